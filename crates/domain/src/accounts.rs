@@ -1,0 +1,218 @@
+//! Users, credentials, tokens and login throttling.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::ids::UserId;
+use crate::page::{Page, PageRequest};
+use crate::validation::{Errors, FieldError};
+use crate::StoreResult;
+
+crate::text_enum!(
+    /// What a user may do; see the role table of the API contract.
+    Role { Parent = "parent", Therapist = "therapist", Admin = "admin" }
+);
+
+/// A user as every response shows it: never the password hash, never a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    #[schema(value_type = i64)]
+    pub id: UserId,
+    pub username: String,
+    pub email: String,
+    pub profile_picture: Option<String>,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A user with the PHC string of their password, for verification only.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// A user ready to be written: already validated, password already hashed.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    pub profile_picture: Option<String>,
+    pub role: Role,
+}
+
+/// Changes to a user's own account; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub email: Option<String>,
+    pub profile_picture: Option<Option<String>>,
+    pub password_hash: Option<String>,
+}
+
+pub const USERNAME_MIN: usize = 3;
+pub const USERNAME_MAX: usize = 32;
+pub const PASSWORD_MIN: usize = 8;
+pub const PASSWORD_MAX: usize = 128;
+pub const EMAIL_MAX: usize = 254;
+pub const PICTURE_MAX: usize = 2048;
+
+pub fn check_username(errors: &mut Errors, field: &str, username: &str) {
+    let length = username.chars().count();
+    if !(USERNAME_MIN..=USERNAME_MAX).contains(&length) {
+        errors.add(field, "length", format!("{field} must be {USERNAME_MIN} to {USERNAME_MAX} characters"));
+    } else if !username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+        errors.add(field, "format", format!("{field} may hold only letters, digits, '_', '.' and '-'"));
+    }
+}
+
+/// A pragmatic address check: one `@`, a non-empty local part, a dotted domain, no white space.
+pub fn check_email(errors: &mut Errors, field: &str, email: &str) {
+    let valid = email.len() <= EMAIL_MAX
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains("..")
+            }
+            None => false,
+        };
+    if !valid {
+        errors.add(field, "email", format!("{field} must be a valid e-mail address"));
+    }
+}
+
+pub fn check_password(errors: &mut Errors, field: &str, password: &str) {
+    let length = password.chars().count();
+    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&length) {
+        errors.add(field, "length", format!("{field} must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"));
+    }
+}
+
+pub fn check_picture(errors: &mut Errors, field: &str, picture: &str) {
+    errors.text(field, picture, PICTURE_MAX);
+}
+
+/// `POST /auth/register`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Registration {
+    /// 3–32 letters, digits, `_`, `.` or `-`; unique regardless of case.
+    #[schema(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]+$")]
+    pub username: String,
+    #[schema(max_length = 254)]
+    pub email: String,
+    #[schema(min_length = 8, max_length = 128)]
+    pub password: String,
+    #[schema(max_length = 2048)]
+    pub profile_picture: Option<String>,
+}
+
+impl Registration {
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Errors::new();
+        check_username(&mut errors, "username", &self.username);
+        check_email(&mut errors, "email", &self.email);
+        check_password(&mut errors, "password", &self.password);
+        if let Some(picture) = &self.profile_picture {
+            check_picture(&mut errors, "profilePicture", picture);
+        }
+        errors.finish(())
+    }
+}
+
+/// A throttle key: failed logins are counted per username and per client address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleKey(pub String);
+
+impl ThrottleKey {
+    pub fn username(login: &str) -> Self {
+        Self(format!("login:{}", login.to_lowercase()))
+    }
+
+    pub fn client(address: &str) -> Self {
+        Self(format!("client:{address}"))
+    }
+}
+
+/// How many failures a key may have within a window before it is locked out until the window
+/// ends.
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottlePolicy {
+    pub max_failures: i64,
+    pub window: Duration,
+}
+
+/// The store side of accounts.
+#[async_trait]
+pub trait AccountStore {
+    /// Creates a user. `Conflict` on `users_username_key` or `users_email_key`.
+    async fn create_user(&self, user: NewUser) -> StoreResult<User>;
+    async fn user(&self, id: UserId) -> StoreResult<User>;
+    /// The credentials of the user whose username or email is `login`, in any case.
+    async fn credentials_by_login(&self, login: &str) -> StoreResult<Option<Credentials>>;
+    async fn credentials(&self, id: UserId) -> StoreResult<Credentials>;
+    /// Applies changes; a new password also revokes every token but `keep_token_hash`.
+    async fn update_user(&self, id: UserId, changes: UserChanges, keep_token_hash: Option<&[u8]>) -> StoreResult<User>;
+    /// Changes a role. `Conflict` (`last_admin`) when it would leave no admin.
+    async fn set_role(&self, id: UserId, role: Role) -> StoreResult<User>;
+    /// Users ordered by id.
+    async fn list_users(&self, page: PageRequest<UserId>) -> StoreResult<Page<User, UserId>>;
+    /// Erases the user and everything that belongs to them in one transaction; sessions that
+    /// referred to their children stay, unlinked. Audit rows stay.
+    async fn erase_user(&self, id: UserId) -> StoreResult<()>;
+
+    async fn insert_token(&self, user: UserId, token_hash: &[u8], expires_at: DateTime<Utc>) -> StoreResult<()>;
+    /// The user a live token belongs to; notes the token's use.
+    async fn user_by_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>>;
+    async fn revoke_token(&self, token_hash: &[u8]) -> StoreResult<()>;
+
+    /// When the earliest of `keys` that is locked out unlocks, if any is.
+    async fn login_locked_until(&self, keys: &[ThrottleKey], policy: ThrottlePolicy, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>>;
+    async fn record_login_failure(&self, keys: &[ThrottleKey], policy: ThrottlePolicy, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn clear_login_failures(&self, keys: &[ThrottleKey]) -> StoreResult<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registration_reports_every_bad_field() {
+        let registration = Registration {
+            username: "a b".into(),
+            email: "nope".into(),
+            password: "short".into(),
+            profile_picture: Some(" ".into()),
+        };
+        let fields: Vec<_> = registration.validate().unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["username", "email", "password", "profilePicture"]);
+    }
+
+    #[test]
+    fn usernames_allow_letters_digits_and_three_marks() {
+        for (name, ok) in [("anna", true), ("An.na_-1", true), ("an", false), ("anna!", false), ("ännä", false)] {
+            let mut errors = Errors::new();
+            check_username(&mut errors, "username", name);
+            assert_eq!(errors.is_empty(), ok, "{name}");
+        }
+    }
+
+    #[test]
+    fn emails_need_a_local_part_and_a_dotted_domain() {
+        for (email, ok) in [("a@b.nl", true), ("a@b", false), ("@b.nl", false), ("a b@c.nl", false), ("a@.nl", false), ("a@b..nl", false)] {
+            let mut errors = Errors::new();
+            check_email(&mut errors, "email", email);
+            assert_eq!(errors.is_empty(), ok, "{email}");
+        }
+    }
+}

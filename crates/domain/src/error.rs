@@ -1,0 +1,81 @@
+use std::fmt;
+
+use crate::validation::FieldError;
+
+/// What a store can report. Backends map their driver errors onto this; the server maps it
+/// onto HTTP statuses. A database's own message never travels further than `Other`, which is
+/// logged and answered generically.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness or state rule was broken; `constraint` names the rule (a constraint or
+    /// index name, or a domain rule such as `therapist_double_booked`).
+    #[error("conflict on {constraint}")]
+    Conflict {
+        constraint: &'static str,
+        detail: String,
+        conflicts: Vec<crate::scheduling::BookingConflict>,
+    },
+    /// Input that is well formed but refers to something that breaks a rule, found by the store
+    /// (a goal's child that belongs to another family, a therapist id that does not exist).
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// The database can't be reached or is shutting down.
+    #[error("database unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("database error")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    pub fn conflict(constraint: &'static str, detail: impl fmt::Display) -> Self {
+        Self::Conflict {
+            constraint,
+            detail: detail.to_string(),
+            conflicts: Vec::new(),
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn other(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Other(Box::new(error))
+    }
+}
+
+/// Every named constraint or index a store maps errors by. Both backends' migrations use these
+/// names, so one lookup serves both.
+pub const CONSTRAINTS: &[&str] = &[
+    "users_username_key",
+    "users_email_key",
+    "users_role_check",
+    "auth_tokens_token_hash_key",
+    "login_throttles_throttle_key_key",
+    "parent_profiles_user_id_key",
+    "parent_profiles_stress_level_check",
+    "parent_profiles_experience_level_check",
+    "child_profiles_age_check",
+    "parenting_goals_status_check",
+    "parenting_goals_progress_check",
+    "therapists_user_id_key",
+    "sessions_time_order",
+    "sessions_status_check",
+    "sessions_notes_length",
+    "session_therapists_session_id_therapist_id_key",
+    "seeders_name_key",
+];
+
+/// The static name of a known constraint.
+pub fn known_constraint(name: &str) -> Option<&'static str> {
+    CONSTRAINTS.iter().copied().find(|known| *known == name)
+}
+
+/// Reads an enum stored as text; a value outside its spellings means the row is corrupt.
+pub fn parse_stored<T: crate::validation::Choice>(text: &str) -> StoreResult<T> {
+    T::parse(text).ok_or_else(|| StoreError::Other(format!("stored value {text:?} is not one of {:?}", T::ALL).into()))
+}

@@ -1,0 +1,231 @@
+//! Field-level validation that reports every failing field at once.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One failing field: a JSON-pointer-like path (`therapistIds[2]`), a stable machine code, and a
+/// sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Collects field errors while a request is turned into a domain input.
+#[derive(Debug, Default)]
+pub struct Errors(Vec<FieldError>);
+
+impl Errors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, code: &'static str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, code, message));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(value)` when nothing failed, else every collected error.
+    pub fn finish<T>(self, value: T) -> Result<T, Vec<FieldError>> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.0)
+        }
+    }
+
+    /// Keeps `Some(value)` when `check` passes; records its error otherwise.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, (&'static str, String)>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err((code, message)) => {
+                self.add(field, code, message);
+                None
+            }
+        }
+    }
+
+    /// A required text field: not blank, no longer than `max` characters. Surrounding white space
+    /// is an error rather than something silently trimmed.
+    pub fn text(&mut self, field: &str, value: &str, max: usize) -> Option<String> {
+        self.check(field, check_text(field, value, max))
+    }
+
+    /// An optional text field; `None` stays `None`.
+    pub fn optional_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<Option<String>> {
+        match value {
+            None => Some(None),
+            Some(value) => self.text(field, value, max).map(Some),
+        }
+    }
+
+    /// A list of short strings: at most `max_items`, each a valid text of at most `max_len`.
+    pub fn text_list(&mut self, field: &str, values: &[String], max_items: usize, max_len: usize) -> Option<Vec<String>> {
+        if values.len() > max_items {
+            self.add(field, "too_many", format!("{field} may hold at most {max_items} items"));
+            return None;
+        }
+        let before = self.0.len();
+        for (index, value) in values.iter().enumerate() {
+            self.text(&format!("{field}[{index}]"), value, max_len);
+        }
+        (self.0.len() == before).then(|| values.to_vec())
+    }
+
+    /// An integer within `min..=max`.
+    pub fn range(&mut self, field: &str, value: i64, min: i64, max: i64) -> Option<i64> {
+        if (min..=max).contains(&value) {
+            Some(value)
+        } else {
+            self.add(field, "out_of_range", format!("{field} must be between {min} and {max}"));
+            None
+        }
+    }
+
+    /// A JSON document of bounded size and nesting depth.
+    pub fn json(&mut self, field: &str, value: &serde_json::Value, limits: JsonLimits) -> Option<serde_json::Value> {
+        let depth = json_depth(value);
+        if depth > limits.max_depth {
+            self.add(field, "too_deep", format!("{field} may nest at most {} levels deep", limits.max_depth));
+            return None;
+        }
+        let size = value.to_string().len();
+        if size > limits.max_bytes {
+            self.add(field, "too_large", format!("{field} may be at most {} bytes of JSON", limits.max_bytes));
+            return None;
+        }
+        Some(value.clone())
+    }
+
+    /// An enum given as text: one of `T`'s spellings.
+    pub fn choice<T: Choice>(&mut self, field: &str, value: &str) -> Option<T> {
+        match T::parse(value) {
+            Some(choice) => Some(choice),
+            None => {
+                self.add(field, "one_of", format!("{field} must be one of: {}", T::ALL.join(", ")));
+                None
+            }
+        }
+    }
+}
+
+/// An enum with a fixed set of text spellings, shared by the API, the database checks and the
+/// OpenAPI document.
+pub trait Choice: Sized + Copy + 'static {
+    const ALL: &'static [&'static str];
+    fn as_str(self) -> &'static str;
+    fn parse(text: &str) -> Option<Self>;
+}
+
+/// Declares a text enum with its spellings, `Choice`, serde and OpenAPI support.
+#[macro_export]
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $crate::validation::Choice for $name {
+            const ALL: &'static [&'static str] = &[$($text),+];
+            fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+            fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some(Self::$variant),)+ _ => None }
+            }
+        }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                <Self as $crate::validation::Choice>::as_str(self)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(text: &str) -> Result<Self, String> {
+                <Self as $crate::validation::Choice>::parse(text).ok_or_else(|| {
+                    format!("expected one of: {}", <Self as $crate::validation::Choice>::ALL.join(", "))
+                })
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct JsonLimits {
+    pub max_depth: usize,
+    pub max_bytes: usize,
+}
+
+fn json_depth(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
+        serde_json::Value::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn check_text(field: &str, value: &str, max: usize) -> Result<String, (&'static str, String)> {
+    if value.trim().is_empty() {
+        return Err(("blank", format!("{field} must not be blank")));
+    }
+    if value.trim() != value {
+        return Err(("surrounding_space", format!("{field} must not start or end with white space")));
+    }
+    if value.chars().count() > max {
+        return Err(("too_long", format!("{field} must be at most {max} characters")));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        return Err(("control_character", format!("{field} must not contain control characters")));
+    }
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_failing_field_is_reported_not_only_the_first() {
+        let mut errors = Errors::new();
+        errors.text("name", " ", 10);
+        errors.range("age", 30, 0, 25);
+        errors.text_list("tags", &["ok".into(), "".into(), "x".repeat(20)], 5, 10);
+        let fields: Vec<_> = errors.finish(()).unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["name", "age", "tags[1]", "tags[2]"]);
+    }
+
+    #[test]
+    fn json_nesting_and_size_are_bounded() {
+        let limits = JsonLimits { max_depth: 2, max_bytes: 20 };
+        let mut errors = Errors::new();
+        assert!(errors.json("a", &serde_json::json!({"x": [1]}), limits).is_some());
+        assert!(errors.json("b", &serde_json::json!({"x": [[1]]}), limits).is_none());
+        assert!(errors.json("c", &serde_json::json!({"x": "a long string value"}), limits).is_none());
+        let codes: Vec<_> = errors.finish(()).unwrap_err().into_iter().map(|e| e.code).collect();
+        assert_eq!(codes, ["too_deep", "too_large"]);
+    }
+}

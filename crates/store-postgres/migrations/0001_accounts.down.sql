@@ -1,0 +1,3 @@
+DROP TABLE login_throttles;
+DROP TABLE auth_tokens;
+DROP TABLE users;

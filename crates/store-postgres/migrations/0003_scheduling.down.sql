@@ -1,0 +1,3 @@
+DROP TABLE session_therapists;
+DROP TABLE sessions;
+DROP TABLE therapists;

@@ -1,0 +1,38 @@
+-- Therapists, therapy sessions and the many-to-many link between them.
+CREATE TABLE therapists (
+    id         bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT therapists_pkey PRIMARY KEY,
+    name       text NOT NULL CONSTRAINT therapists_name_not_blank CHECK (btrim(name) <> ''),
+    user_id    bigint CONSTRAINT therapists_user_id_fkey REFERENCES users (id) ON DELETE SET NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT therapists_user_id_key UNIQUE (user_id)
+);
+CREATE INDEX therapists_name_idx ON therapists (name, id);
+
+CREATE TABLE sessions (
+    id               bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT sessions_pkey PRIMARY KEY,
+    date             date NOT NULL,
+    start_time       time NOT NULL,
+    end_time         time NOT NULL,
+    notes            text CONSTRAINT sessions_notes_length CHECK (char_length(notes) <= 10000),
+    status           text NOT NULL DEFAULT 'scheduled'
+                         CONSTRAINT sessions_status_check CHECK (status IN ('scheduled', 'completed', 'cancelled', 'no_show')),
+    series_id        bigint,
+    child_profile_id bigint CONSTRAINT sessions_child_profile_id_fkey REFERENCES child_profiles (id) ON DELETE SET NULL,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT sessions_time_order CHECK (end_time > start_time)
+);
+CREATE INDEX sessions_date_start_time_idx ON sessions (date, start_time, id);
+CREATE INDEX sessions_child_profile_id_idx ON sessions (child_profile_id);
+CREATE INDEX sessions_series_id_idx ON sessions (series_id);
+
+CREATE TABLE session_therapists (
+    id           bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT session_therapists_pkey PRIMARY KEY,
+    session_id   bigint NOT NULL CONSTRAINT session_therapists_session_id_fkey REFERENCES sessions (id) ON DELETE CASCADE,
+    therapist_id bigint NOT NULL CONSTRAINT session_therapists_therapist_id_fkey REFERENCES therapists (id) ON DELETE CASCADE,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT session_therapists_session_id_therapist_id_key UNIQUE (session_id, therapist_id)
+);
+CREATE INDEX session_therapists_therapist_id_session_id_idx ON session_therapists (therapist_id, session_id);

@@ -1,0 +1,268 @@
+use async_trait::async_trait;
+use carenest_domain::accounts::{AccountStore, Credentials, NewUser, Role, ThrottleKey, ThrottlePolicy, User, UserChanges};
+use carenest_domain::error::parse_stored;
+use carenest_domain::ids::UserId;
+use carenest_domain::page::{Page, PageRequest};
+use carenest_domain::time::now;
+use carenest_domain::{StoreError, StoreResult};
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+use crate::{PgStore, ResultExt};
+
+const USER_COLUMNS: &str = "id, username, email, profile_picture, role, created_at, updated_at";
+
+pub(crate) fn user_from_row(row: &PgRow) -> StoreResult<User> {
+    Ok(User {
+        id: UserId(row.try_get("id").store()?),
+        username: row.try_get("username").store()?,
+        email: row.try_get("email").store()?,
+        profile_picture: row.try_get("profile_picture").store()?,
+        role: parse_stored(row.try_get::<&str, _>("role").store()?)?,
+        created_at: row.try_get("created_at").store()?,
+        updated_at: row.try_get("updated_at").store()?,
+    })
+}
+
+fn credentials_from_row(row: &PgRow) -> StoreResult<Credentials> {
+    Ok(Credentials {
+        user: user_from_row(row)?,
+        password_hash: row.try_get("password").store()?,
+    })
+}
+
+fn keys(keys: &[ThrottleKey]) -> Vec<&str> {
+    keys.iter().map(|k| k.0.as_str()).collect()
+}
+
+/// Refuses to leave the practice without an admin. Locks every admin row first, so two admins
+/// demoting each other at once can't both succeed.
+async fn ensure_other_admin(conn: &mut PgConnection, leaving: UserId) -> StoreResult<()> {
+    let admins: Vec<i64> = sqlx::query_scalar("SELECT id FROM users WHERE role = 'admin' ORDER BY id FOR UPDATE")
+        .fetch_all(&mut *conn)
+        .await
+        .store()?;
+    if admins.contains(&leaving.0) && admins.len() == 1 {
+        return Err(StoreError::conflict("last_admin", "the last admin can't stop being one"));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl AccountStore for PgStore {
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO users (username, email, password, profile_picture, role, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {USER_COLUMNS}"
+        ))
+        .bind(&user.username)
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(&user.profile_picture)
+        .bind(user.role.as_str())
+        .bind(now())
+        .fetch_one(&self.pool)
+        .await
+        .store()?;
+        user_from_row(&row)
+    }
+
+    async fn user(&self, id: UserId) -> StoreResult<User> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id.0)
+            .fetch_one(&self.pool)
+            .await
+            .store()?;
+        user_from_row(&row)
+    }
+
+    async fn credentials_by_login(&self, login: &str) -> StoreResult<Option<Credentials>> {
+        // Usernames can't hold '@' and emails must, so the two never match different users.
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, password FROM users WHERE lower(username) = lower($1) OR lower(email) = lower($1)
+             ORDER BY (lower(username) = lower($1)) DESC LIMIT 1"
+        ))
+        .bind(login)
+        .fetch_optional(&self.pool)
+        .await
+        .store()?;
+        row.as_ref().map(credentials_from_row).transpose()
+    }
+
+    async fn credentials(&self, id: UserId) -> StoreResult<Credentials> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, password FROM users WHERE id = $1"))
+            .bind(id.0)
+            .fetch_one(&self.pool)
+            .await
+            .store()?;
+        credentials_from_row(&row)
+    }
+
+    async fn update_user(&self, id: UserId, changes: UserChanges, keep_token_hash: Option<&[u8]>) -> StoreResult<User> {
+        let mut tx = self.pool.begin().await.store()?;
+        let row = sqlx::query(&format!(
+            "UPDATE users SET
+                email = COALESCE($2, email),
+                profile_picture = CASE WHEN $3 THEN $4 ELSE profile_picture END,
+                password = COALESCE($5, password),
+                updated_at = $6
+             WHERE id = $1 RETURNING {USER_COLUMNS}"
+        ))
+        .bind(id.0)
+        .bind(&changes.email)
+        .bind(changes.profile_picture.is_some())
+        .bind(changes.profile_picture.clone().flatten())
+        .bind(&changes.password_hash)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await
+        .store()?;
+        if changes.password_hash.is_some() {
+            sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2")
+                .bind(id.0)
+                .bind(keep_token_hash)
+                .execute(&mut *tx)
+                .await
+                .store()?;
+        }
+        tx.commit().await.store()?;
+        user_from_row(&row)
+    }
+
+    async fn set_role(&self, id: UserId, role: Role) -> StoreResult<User> {
+        let mut tx = self.pool.begin().await.store()?;
+        if role != Role::Admin {
+            ensure_other_admin(&mut tx, id).await?;
+        }
+        let row = sqlx::query(&format!("UPDATE users SET role = $2, updated_at = $3 WHERE id = $1 RETURNING {USER_COLUMNS}"))
+            .bind(id.0)
+            .bind(role.as_str())
+            .bind(now())
+            .fetch_one(&mut *tx)
+            .await
+            .store()?;
+        tx.commit().await.store()?;
+        user_from_row(&row)
+    }
+
+    async fn list_users(&self, page: PageRequest<UserId>) -> StoreResult<Page<User, UserId>> {
+        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id > $1 ORDER BY id LIMIT $2"))
+            .bind(page.after.map_or(0, |id| id.0))
+            .bind(page.fetch_limit())
+            .fetch_all(&self.pool)
+            .await
+            .store()?;
+        let users = rows.iter().map(user_from_row).collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_overfetch(users, &page, |user| user.id))
+    }
+
+    async fn erase_user(&self, id: UserId) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.store()?;
+        ensure_other_admin(&mut tx, id).await?;
+        // Cascades take the profile, children, goals and tokens; sessions and therapist
+        // records that pointed at them are unlinked by their ON DELETE SET NULL.
+        let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(&mut *tx).await.store()?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await.store()
+    }
+
+    async fn insert_token(&self, user: UserId, token_hash: &[u8], expires_at: DateTime<Utc>) -> StoreResult<()> {
+        let now = now();
+        let mut tx = self.pool.begin().await.store()?;
+        // Expired tokens are swept as new ones are issued, so the table does not grow forever.
+        sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND expires_at <= $2")
+            .bind(user.0)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .store()?;
+        sqlx::query("INSERT INTO auth_tokens (user_id, token_hash, expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
+            .bind(user.0)
+            .bind(token_hash)
+            .bind(expires_at)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .store()?;
+        tx.commit().await.store()
+    }
+
+    async fn user_by_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>> {
+        let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+        let row = sqlx::query(&format!(
+            "SELECT {columns}, t.id AS token_id, t.last_used_at FROM auth_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = $1 AND t.expires_at > $2"
+        ))
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .store()?;
+        let Some(row) = row else { return Ok(None) };
+        // Note the use at most once a minute: a write on every request would be wasteful.
+        let last_used: Option<DateTime<Utc>> = row.try_get("last_used_at").store()?;
+        if last_used.is_none_or(|at| now - at > chrono::Duration::minutes(1)) {
+            sqlx::query("UPDATE auth_tokens SET last_used_at = $2, updated_at = $2 WHERE id = $1")
+                .bind(row.try_get::<i64, _>("token_id").store()?)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .store()?;
+        }
+        user_from_row(&row).map(Some)
+    }
+
+    async fn revoke_token(&self, token_hash: &[u8]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM auth_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .store()
+            .map(drop)
+    }
+
+    async fn login_locked_until(&self, throttle_keys: &[ThrottleKey], policy: ThrottlePolicy, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+        let started: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT max(window_starts_at) FROM login_throttles
+             WHERE throttle_key = ANY($1) AND failures >= $2 AND window_starts_at > $3",
+        )
+        .bind(keys(throttle_keys))
+        .bind(policy.max_failures)
+        .bind(now - policy.window)
+        .fetch_one(&self.pool)
+        .await
+        .store()?;
+        Ok(started.map(|at| at + policy.window))
+    }
+
+    async fn record_login_failure(&self, throttle_keys: &[ThrottleKey], policy: ThrottlePolicy, now: DateTime<Utc>) -> StoreResult<()> {
+        // A window that has ended starts again at one failure.
+        sqlx::query(
+            "INSERT INTO login_throttles (throttle_key, failures, window_starts_at, created_at, updated_at)
+             SELECT key, 1, $2, $2, $2 FROM unnest($1::text[]) AS key
+             ON CONFLICT (throttle_key) DO UPDATE SET
+                failures = CASE WHEN login_throttles.window_starts_at <= $3 THEN 1 ELSE login_throttles.failures + 1 END,
+                window_starts_at = CASE WHEN login_throttles.window_starts_at <= $3 THEN $2 ELSE login_throttles.window_starts_at END,
+                updated_at = $2",
+        )
+        .bind(keys(throttle_keys))
+        .bind(now)
+        .bind(now - policy.window)
+        .execute(&self.pool)
+        .await
+        .store()
+        .map(drop)
+    }
+
+    async fn clear_login_failures(&self, throttle_keys: &[ThrottleKey]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_throttles WHERE throttle_key = ANY($1)")
+            .bind(keys(throttle_keys))
+            .execute(&self.pool)
+            .await
+            .store()
+            .map(drop)
+    }
+}

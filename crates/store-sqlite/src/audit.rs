@@ -1,0 +1,70 @@
+use async_trait::async_trait;
+use carenest_domain::audit::{AuditEntry, AuditStore};
+use carenest_domain::error::parse_stored;
+use carenest_domain::ids::UserId;
+use carenest_domain::page::{Page, PageRequest};
+use carenest_domain::time::now;
+use carenest_domain::StoreResult;
+use sqlx::Row;
+
+use crate::{ts, ResultExt, SqliteStore};
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn record_audit(&self, entries: &[AuditEntry]) -> StoreResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let created_at = ts(now());
+        let mut tx = self.write().await?;
+        for e in entries {
+            sqlx::query(
+                "INSERT INTO audit_log (at, actor_user_id, actor_role, action, resource_type, resource_id, subject_user_id, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+            )
+            .bind(ts(e.at))
+            .bind(e.actor_user_id.0)
+            .bind(e.actor_role.as_str())
+            .bind(e.action.as_str())
+            .bind(&e.resource_type)
+            .bind(e.resource_id)
+            .bind(e.subject_user_id.0)
+            .bind(&created_at)
+            .execute(&mut *tx)
+            .await
+            .store()?;
+        }
+        tx.commit().await.store()
+    }
+
+    async fn audit_entries(&self, subject: UserId, page: PageRequest<i64>) -> StoreResult<Page<(i64, AuditEntry), i64>> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor_user_id, actor_role, action, resource_type, resource_id, subject_user_id FROM audit_log
+             WHERE subject_user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+        )
+        .bind(subject.0)
+        .bind(page.after.unwrap_or(i64::MAX))
+        .bind(page.fetch_limit())
+        .fetch_all(&self.pool)
+        .await
+        .store()?;
+        let entries = rows
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("id").store()?,
+                    AuditEntry {
+                        at: row.try_get("at").store()?,
+                        actor_user_id: UserId(row.try_get("actor_user_id").store()?),
+                        actor_role: parse_stored(row.try_get::<&str, _>("actor_role").store()?)?,
+                        action: parse_stored(row.try_get::<&str, _>("action").store()?)?,
+                        resource_type: row.try_get("resource_type").store()?,
+                        resource_id: row.try_get("resource_id").store()?,
+                        subject_user_id: UserId(row.try_get("subject_user_id").store()?),
+                    },
+                ))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_overfetch(entries, &page, |(id, _)| *id))
+    }
+}
