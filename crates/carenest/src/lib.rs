@@ -1,1 +1,392 @@
+//! The `carenest` command line: serve the API and manage its database.
 
+mod config;
+mod progress;
+mod seed;
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use carenest_domain::accounts::{check_email, check_password, check_username, NewUser, Role};
+use carenest_domain::validation::Errors;
+use carenest_domain::{Store, StoreError};
+use carenest_server::{app, AppState, Settings};
+use clap::{Args, Parser, Subcommand};
+
+pub use config::{Config, Environment};
+
+#[derive(Debug, Parser)]
+#[command(name = "carenest", version, about = "CareNest: families, their goals, and the therapy practice's schedule")]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct Global {
+    /// Database URL (postgres://... or sqlite://...); overrides DATABASE_URL and carenest.toml.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Environment whose defaults apply.
+    #[arg(long, global = true, env = "CARENEST_ENV", default_value = "development")]
+    env: Environment,
+    /// Configuration file (default: CARENEST_CONFIG, else ./carenest.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply pending migrations and serve the API.
+    Serve {
+        /// Address to listen on (overrides CARENEST_BIND).
+        #[arg(long)]
+        bind: Option<String>,
+        /// Also load the demo data (once) and print the demo logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage the database.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Create the database.
+    Create,
+    /// Drop the database.
+    Drop,
+    /// Create the database and apply every migration.
+    Setup,
+    /// Drop, create and migrate the database.
+    Reset,
+    /// Apply pending migrations.
+    Migrate {
+        /// Only list what would be applied.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Undo the newest migrations.
+    Rollback {
+        /// How many to undo.
+        #[arg(long, default_value_t = 1, conflicts_with = "all")]
+        steps: usize,
+        /// Undo every migration.
+        #[arg(long)]
+        all: bool,
+    },
+    /// List applied and pending migrations and seeders.
+    Status,
+    /// Run named seeders (default: all), each at most once.
+    Seed {
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(seed::SEEDERS))]
+        names: Vec<String>,
+        /// Remove what the seeders added instead.
+        #[arg(long)]
+        undo: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from a prompt, or from stdin with --password-stdin.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "parent")]
+        role: Role,
+        /// Read the password from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// Parses the command line, runs it, and turns any failure into one sentence on stderr.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if config.log_format == "json" { builder.json().try_init() } else { builder.try_init() };
+}
+
+/// A store error as one sentence for a person at a terminal.
+fn explain(error: StoreError, url: &str) -> String {
+    let url = carenest_store::redact(url);
+    match error {
+        StoreError::Unavailable(cause) => format!("could not use the database at {url}: {cause}"),
+        StoreError::Conflict { detail, .. } => detail,
+        StoreError::Other(cause) => format!("the database at {url} reported an error: {cause}"),
+        StoreError::Invalid(errors) => errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "),
+        StoreError::NotFound => "not found".to_owned(),
+    }
+}
+
+async fn connect(config: &Config, url: &str) -> Result<Arc<dyn Store>, String> {
+    let settings = carenest_store::PoolSettings { max_connections: config.max_connections, ..Default::default() };
+    carenest_store::connect(url, settings).await.map_err(|e| explain(e, url))
+}
+
+async fn execute(cli: Cli) -> Result<(), String> {
+    let environment = cli.global.env;
+    let mut config = Config::load(environment, cli.global.config)?;
+    if let Some(url) = cli.global.database_url {
+        config.database_url = Some(url);
+    }
+    init_logging(&config);
+    match cli.command {
+        Command::Openapi => {
+            println!("{}", carenest_server::openapi_json());
+            Ok(())
+        }
+        Command::Serve { bind, demo } => {
+            if let Some(bind) = bind {
+                config.bind = bind;
+            }
+            serve(&config, environment, demo).await
+        }
+        Command::Db { command } => {
+            let url = config.database_url(environment)?.to_owned();
+            carenest_store::Backend::of(&url)?;
+            db(&config, &url, command).await
+        }
+        Command::User { command: UserCommand::Create { username, email, role, password_stdin } } => {
+            let url = config.database_url(environment)?.to_owned();
+            create_user(&config, &url, username, email, role, password_stdin).await
+        }
+    }
+}
+
+async fn migrate(store: &dyn Store, url: &str) -> Result<(), String> {
+    let applied = store.migrate().await.map_err(|e| explain(e, url))?;
+    for migration in applied {
+        eprintln!("applied migration {} {}", migration.version, migration.description);
+    }
+    Ok(())
+}
+
+async fn serve(config: &Config, environment: Environment, demo: bool) -> Result<(), String> {
+    let url = config.database_url(environment)?.to_owned();
+    carenest_store::Backend::of(&url)?;
+    let store = connect(config, &url).await?;
+    migrate(store.as_ref(), &url).await?;
+    if demo {
+        let hash = carenest_server::auth::hash_password_now(seed::DEMO_PASSWORD).map_err(|_| "could not hash the demo password")?;
+        if seed::run(store.as_ref(), "demo", &hash).await.map_err(|e| explain(e, &url))? {
+            eprintln!("loaded the demo data");
+        }
+        print_demo_logins();
+    }
+    let settings = Settings {
+        token_ttl: chrono::Duration::days(config.token_ttl_days),
+        practice_time_zone: config.practice_time_zone.clone(),
+        ..Settings::default()
+    };
+    let listener = tokio::net::TcpListener::bind(&config.bind)
+        .await
+        .map_err(|e| format!("could not listen on {}: {e}", config.bind))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(%address, backend = store.backend_name(), database = %carenest_store::redact(&url), "serving");
+    eprintln!("CareNest is listening on http://{address} (database: {})", carenest_store::redact(&url));
+    let router = app(AppState::new(store.clone(), settings));
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("the server stopped: {e}"))?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM: the server then stops accepting and finishes what it has.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+fn print_demo_logins() {
+    eprintln!("demo logins (password '{}'):", seed::DEMO_PASSWORD);
+    for login in seed::demo_logins() {
+        eprintln!("  {:<14} {}", login.username, login.role);
+    }
+}
+
+async fn db(config: &Config, url: &str, command: DbCommand) -> Result<(), String> {
+    match command {
+        DbCommand::Create => {
+            let created = carenest_store::create_database(url).await.map_err(|e| explain(e, url))?;
+            eprintln!("{} {}", if created { "created" } else { "already exists:" }, carenest_store::redact(url));
+        }
+        DbCommand::Drop => {
+            let dropped = carenest_store::drop_database(url).await.map_err(|e| explain(e, url))?;
+            eprintln!("{} {}", if dropped { "dropped" } else { "does not exist:" }, carenest_store::redact(url));
+        }
+        DbCommand::Setup => {
+            carenest_store::create_database(url).await.map_err(|e| explain(e, url))?;
+            let store = connect(config, url).await?;
+            migrate(store.as_ref(), url).await?;
+            store.close().await;
+        }
+        DbCommand::Reset => {
+            carenest_store::drop_database(url).await.map_err(|e| explain(e, url))?;
+            carenest_store::create_database(url).await.map_err(|e| explain(e, url))?;
+            let store = connect(config, url).await?;
+            migrate(store.as_ref(), url).await?;
+            store.close().await;
+        }
+        DbCommand::Migrate { dry_run } => {
+            let store = connect(config, url).await?;
+            if dry_run {
+                let status = store.migration_status().await.map_err(|e| explain(e, url))?;
+                carenest_domain::ops::refuse_unknown(&status).map_err(|e| explain(e, url))?;
+                let pending: Vec<_> = status.pending().collect();
+                if pending.is_empty() {
+                    println!("nothing to apply");
+                }
+                for migration in pending {
+                    println!("would apply {} {}", migration.version, migration.description);
+                }
+            } else {
+                migrate(store.as_ref(), url).await?;
+            }
+            store.close().await;
+        }
+        DbCommand::Rollback { steps, all } => {
+            let store = connect(config, url).await?;
+            let undone = store.rollback(if all { None } else { Some(steps) }).await.map_err(|e| explain(e, url))?;
+            if undone.is_empty() {
+                eprintln!("nothing to roll back");
+            }
+            for migration in undone {
+                eprintln!("rolled back {} {}", migration.version, migration.description);
+            }
+            store.close().await;
+        }
+        DbCommand::Status => {
+            let store = connect(config, url).await?;
+            let status = store.migration_status().await.map_err(|e| explain(e, url))?;
+            println!("database: {} ({})", carenest_store::redact(url), store.backend_name());
+            println!("migrations:");
+            for migration in &status.known {
+                match migration.applied_at {
+                    Some(at) => println!("  applied  {:>4} {:<24} {}", migration.version, migration.description, at.format("%Y-%m-%d %H:%M:%S UTC")),
+                    None => println!("  pending  {:>4} {}", migration.version, migration.description),
+                }
+            }
+            for version in &status.unknown_applied {
+                println!("  unknown  {version:>4} (applied by a newer CareNest)");
+            }
+            let ran = if status.known.iter().any(|m| m.version == 4 && m.applied_at.is_some()) {
+                store.seeders_run().await.map_err(|e| explain(e, url))?
+            } else {
+                Vec::new()
+            };
+            println!("seeders:");
+            for name in seed::SEEDERS {
+                match ran.iter().find(|(ran, _)| ran == name) {
+                    Some((_, at)) => println!("  ran      {name:<24} {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
+                    None => println!("  not run  {name}"),
+                }
+            }
+            store.close().await;
+        }
+        DbCommand::Seed { names, undo } => {
+            let store = connect(config, url).await?;
+            let names: Vec<String> = if names.is_empty() { seed::SEEDERS.iter().map(|s| (*s).to_owned()).collect() } else { names };
+            let hash = carenest_server::auth::hash_password_now(seed::DEMO_PASSWORD).map_err(|_| "could not hash the demo password")?;
+            for name in names {
+                if undo {
+                    let undone = seed::undo(store.as_ref(), &name).await.map_err(|e| explain(e, url))?;
+                    eprintln!("{name}: {}", if undone { "undone" } else { "had not run" });
+                } else {
+                    let ran = seed::run(store.as_ref(), &name, &hash).await.map_err(|e| explain(e, url))?;
+                    eprintln!("{name}: {}", if ran { "seeded" } else { "already ran; nothing to do" });
+                    if ran && name == "demo" {
+                        print_demo_logins();
+                    }
+                }
+            }
+            store.close().await;
+        }
+    }
+    Ok(())
+}
+
+fn read_password(from_stdin: bool) -> Result<String, String> {
+    if from_stdin {
+        let mut password = String::new();
+        std::io::stdin().read_to_string(&mut password).map_err(|e| format!("could not read the password: {e}"))?;
+        return Ok(password.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err("no terminal to ask for a password; pass --password-stdin and pipe it in".to_owned());
+    }
+    let first = rpassword::prompt_password("password: ").map_err(|e| format!("could not read the password: {e}"))?;
+    let second = rpassword::prompt_password("again: ").map_err(|e| format!("could not read the password: {e}"))?;
+    if first != second {
+        return Err("the two passwords differ".to_owned());
+    }
+    Ok(first)
+}
+
+async fn create_user(config: &Config, url: &str, username: String, email: String, role: Role, password_stdin: bool) -> Result<(), String> {
+    let mut errors = Errors::new();
+    check_username(&mut errors, "username", &username);
+    check_email(&mut errors, "email", &email);
+    errors.finish(()).map_err(|errors| errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "))?;
+    let password = read_password(password_stdin)?;
+    let mut errors = Errors::new();
+    check_password(&mut errors, "password", &password);
+    errors.finish(()).map_err(|errors| errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "))?;
+    let password_hash = carenest_server::auth::hash_password(password).await.map_err(|_| "could not hash the password")?;
+    let store = connect(config, url).await?;
+    let user = store
+        .create_user(NewUser { username, email, password_hash, profile_picture: None, role })
+        .await
+        .map_err(|e| explain(e, url))?;
+    eprintln!("created user {} (id {}, role {})", user.username, user.id, user.role);
+    store.close().await;
+    Ok(())
+}

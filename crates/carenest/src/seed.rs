@@ -1,0 +1,222 @@
+//! Named seeders, tracked in the `seeders` table so that running one twice does not duplicate
+//! its data. They write through the store traits, so one seeder serves both backends.
+
+use carenest_domain::accounts::{NewUser, Role};
+use carenest_domain::family::{ExperienceLevel, GoalStatus, NewChild, NewGoal, NewParentProfile, StressLevel};
+use carenest_domain::page::{PageRequest, MAX_LIMIT};
+use carenest_domain::scheduling::{NewSession, Repeat, RepeatEvery, SessionFilter, SessionScope, SessionStatus};
+use carenest_domain::{Store, StoreError};
+use chrono::{Datelike, Duration, NaiveTime, Weekday};
+
+use crate::progress::Progress;
+
+pub const SEEDERS: &[&str] = &["demo"];
+
+/// The password of every demo account. Demo data is for trying CareNest out, never production.
+pub const DEMO_PASSWORD: &str = "carenest-demo";
+
+pub struct DemoLogin {
+    pub username: &'static str,
+    pub role: Role,
+}
+
+pub const DEMO_ADMIN: &str = "demo.admin";
+const DEMO_THERAPIST_USER: &str = "demo.anna";
+const DEMO_THERAPISTS: &[&str] = &["Anna de Vries", "Bram Jansen", "Sara Bakker"];
+
+struct DemoChild {
+    name: &'static str,
+    age: i32,
+    special_needs: &'static [&'static str],
+    notes: Option<&'static str>,
+}
+
+struct DemoFamily {
+    username: &'static str,
+    name: &'static str,
+    stress: StressLevel,
+    experience: ExperienceLevel,
+    concerns: &'static [&'static str],
+    language: &'static str,
+    children: &'static [DemoChild],
+    goals: &'static [(&'static str, &'static str, Option<usize>)],
+}
+
+const DEMO_FAMILIES: &[DemoFamily] = &[
+    DemoFamily {
+        username: "demo.eva",
+        name: "Eva Smit",
+        stress: StressLevel::High,
+        experience: ExperienceLevel::FirstTime,
+        concerns: &["sleep", "tantrums"],
+        language: "nl",
+        children: &[DemoChild { name: "Noor", age: 3, special_needs: &[], notes: Some("Wakes up twice a night.") }],
+        goals: &[("Bedtime routine in 30 minutes", "sleep", Some(0)), ("Calm down corner", "behaviour", Some(0))],
+    },
+    DemoFamily {
+        username: "demo.jeroen",
+        name: "Jeroen Visser",
+        stress: StressLevel::Moderate,
+        experience: ExperienceLevel::MultipleChildren,
+        concerns: &["speech", "school"],
+        language: "en",
+        children: &[
+            DemoChild { name: "Daan", age: 6, special_needs: &["speech delay"], notes: Some("Speech therapy since age 4.") },
+            DemoChild { name: "Lotte", age: 9, special_needs: &[], notes: None },
+        ],
+        goals: &[("Read together every evening", "communication", Some(0)), ("Homework plan", "school", Some(1))],
+    },
+    DemoFamily {
+        username: "demo.fatima",
+        name: "Fatima El Amrani",
+        stress: StressLevel::VeryHigh,
+        experience: ExperienceLevel::Experienced,
+        concerns: &["sensory overload", "routines"],
+        language: "nl",
+        children: &[DemoChild { name: "Sami", age: 5, special_needs: &["autism", "sensory processing"], notes: Some("Prefers a visual schedule.") }],
+        goals: &[("Visual morning schedule", "routines", Some(0)), ("Time for myself each week", "wellbeing", None)],
+    },
+];
+
+pub fn demo_logins() -> Vec<DemoLogin> {
+    let mut logins = vec![
+        DemoLogin { username: DEMO_ADMIN, role: Role::Admin },
+        DemoLogin { username: DEMO_THERAPIST_USER, role: Role::Therapist },
+    ];
+    logins.extend(DEMO_FAMILIES.iter().map(|f| DemoLogin { username: f.username, role: Role::Parent }));
+    logins
+}
+
+/// Runs a seeder unless it ran before. Returns whether it ran.
+pub async fn run(store: &dyn Store, name: &str, password_hash: &str) -> Result<bool, StoreError> {
+    if store.seeders_run().await?.iter().any(|(ran, _)| ran == name) {
+        return Ok(false);
+    }
+    match name {
+        "demo" => seed_demo(store, password_hash).await?,
+        other => unreachable!("unknown seeder {other} was rejected by the command line"),
+    }
+    store.mark_seeder(name, true).await?;
+    Ok(true)
+}
+
+/// Removes what a seeder added and forgets it ran. Returns whether it had run.
+pub async fn undo(store: &dyn Store, name: &str) -> Result<bool, StoreError> {
+    if !store.seeders_run().await?.iter().any(|(ran, _)| ran == name) {
+        return Ok(false);
+    }
+    match name {
+        "demo" => undo_demo(store).await?,
+        other => unreachable!("unknown seeder {other} was rejected by the command line"),
+    }
+    store.mark_seeder(name, false).await?;
+    Ok(true)
+}
+
+async fn create_user(store: &dyn Store, username: &str, role: Role, password_hash: &str) -> Result<carenest_domain::accounts::User, StoreError> {
+    store
+        .create_user(NewUser {
+            username: username.to_owned(),
+            email: format!("{username}@demo.carenest.dev"),
+            password_hash: password_hash.to_owned(),
+            profile_picture: None,
+            role,
+        })
+        .await
+}
+
+async fn seed_demo(store: &dyn Store, password_hash: &str) -> Result<(), StoreError> {
+    let steps = 2 + DEMO_THERAPISTS.len() + DEMO_FAMILIES.len();
+    let progress = Progress::new("demo", steps as u64);
+    create_user(store, DEMO_ADMIN, Role::Admin, password_hash).await?;
+    progress.step("admin");
+    let therapist_user = create_user(store, DEMO_THERAPIST_USER, Role::Parent, password_hash).await?;
+    progress.step("therapist login");
+    let mut therapists = Vec::new();
+    for (index, name) in DEMO_THERAPISTS.iter().enumerate() {
+        let user = (index == 0).then_some(therapist_user.id);
+        therapists.push(store.create_therapist((*name).to_owned(), user).await?);
+        progress.step("therapist");
+    }
+    // A month of weekly sessions from next Monday, each child with one or two therapists.
+    let today = chrono::Local::now().date_naive();
+    let monday = today + Duration::days(7 - i64::from(today.weekday().num_days_from_monday()));
+    let mut slot = 0i64;
+    for family in DEMO_FAMILIES {
+        let user = create_user(store, family.username, Role::Parent, password_hash).await?;
+        let mut profile = NewParentProfile::new(family.name, family.stress, family.experience);
+        profile.primary_concerns = family.concerns.iter().map(|c| (*c).to_owned()).collect();
+        profile.preferred_language = family.language.to_owned();
+        store.create_parent_profile(user.id, profile).await?;
+        let mut children = Vec::new();
+        for child in family.children {
+            let mut new = NewChild::new(child.name, child.age);
+            new.special_needs = child.special_needs.iter().map(|n| (*n).to_owned()).collect();
+            new.development_notes = child.notes.map(str::to_owned);
+            children.push(store.create_child(user.id, new).await?);
+        }
+        for (title, category, child) in family.goals {
+            let mut goal = NewGoal::new(title);
+            goal.category = Some((*category).to_owned());
+            goal.child_profile_id = child.map(|index| children[index].id);
+            goal.status = GoalStatus::Active;
+            store.create_goal(user.id, goal).await?;
+        }
+        for child in &children {
+            let weekday = slot % 5;
+            let start = NaiveTime::from_hms_opt(9 + (slot / 5 % 7) as u32, 0, 0).expect("a valid hour");
+            let lead = &therapists[slot as usize % therapists.len()];
+            let mut therapist_ids = vec![lead.id];
+            if child.special_needs.len() > 1 {
+                therapist_ids.push(therapists[(slot as usize + 1) % therapists.len()].id);
+            }
+            store
+                .create_sessions(NewSession {
+                    date: monday + Duration::days(weekday),
+                    start_time: start,
+                    end_time: start + Duration::minutes(45),
+                    notes: None,
+                    status: SessionStatus::Scheduled,
+                    therapist_ids,
+                    child_profile_id: Some(child.id),
+                    repeat: Some(Repeat { every: RepeatEvery::Week, count: 4 }),
+                })
+                .await?;
+            slot += 1;
+        }
+        progress.step("family");
+    }
+    debug_assert_eq!(monday.weekday(), Weekday::Mon);
+    progress.finish();
+    Ok(())
+}
+
+async fn undo_demo(store: &dyn Store) -> Result<(), StoreError> {
+    for name in DEMO_THERAPISTS {
+        let found = store.therapists(Some(name), PageRequest::first(MAX_LIMIT)).await?;
+        for therapist in found.items.into_iter().filter(|t| t.name == *name) {
+            loop {
+                let filter = SessionFilter { therapist_id: Some(therapist.id), ..Default::default() };
+                let sessions = store.sessions(SessionScope::All, filter, PageRequest::first(MAX_LIMIT)).await?;
+                if sessions.items.is_empty() {
+                    break;
+                }
+                for session in sessions.items {
+                    store.delete_session(session.id).await?;
+                }
+            }
+            store.delete_therapist(therapist.id).await?;
+        }
+    }
+    for login in demo_logins() {
+        if let Some(credentials) = store.credentials_by_login(login.username).await? {
+            match store.erase_user(credentials.user.id).await {
+                Err(StoreError::Conflict { constraint: "last_admin", .. }) => {
+                    tracing::warn!("kept {} because it is the only admin", login.username);
+                }
+                other => other?,
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,4 @@
+pub mod accounts;
+pub mod family;
+pub mod ops;
+pub mod scheduling;
