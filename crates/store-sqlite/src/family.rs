@@ -429,9 +429,8 @@ impl FamilyStore for SqliteStore {
     }
 
     async fn family(&self, owner: UserId) -> StoreResult<Family> {
-        // One read-only transaction, so the three levels come from one snapshot.
-        let mut tx = self.write().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await.store()?;
+        // One deferred (read) transaction: under WAL its reads share one snapshot.
+        let mut tx = self.pool.begin().await.store()?;
         let Some(row) = sqlx::query(&format!("SELECT {PROFILE_COLUMNS} FROM parent_profiles WHERE user_id = ?1"))
             .bind(owner.0)
             .fetch_optional(&mut *tx)

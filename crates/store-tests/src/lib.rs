@@ -1,1 +1,259 @@
+//! The per-test database harness and the macro that runs one test body on both backends.
+//!
+//! Every test owns its database: a fresh SQLite file in a temporary folder, or a fresh
+//! PostgreSQL database created on the server `DATABASE_URL` names (else the local one) and
+//! dropped afterwards. Without a reachable PostgreSQL the PostgreSQL half says it is skipped,
+//! unless `CARENEST_REQUIRE_POSTGRES=1`, which makes that a failure.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use carenest_domain::Store;
+use carenest_store::PoolSettings;
+use rand::Rng;
+use sqlx::{Connection, PgConnection};
+
+pub use carenest_domain;
+
+const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+enum Kind {
+    Sqlite { _folder: tempfile::TempDir },
+    Postgres { server: String, name: String },
+}
+
+/// A database owned by one test, migrated, with a store connected to it.
+pub struct TestDb {
+    kind: Kind,
+    url: String,
+    store: Arc<dyn Store>,
+}
+
+fn postgres_server() -> String {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => url,
+        _ => LOCAL_POSTGRES.to_owned(),
+    }
+}
+
+fn postgres_required() -> bool {
+    std::env::var("CARENEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1" || v == "true")
+}
+
+fn with_database(server: &str, name: &str) -> String {
+    let mut url = url_without_query(server);
+    if let Some(slash) = url.rfind('/').filter(|&i| i > "postgres://".len()) {
+        url.truncate(slash);
+    }
+    let query = server.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    format!("{url}/{name}{query}")
+}
+
+fn url_without_query(url: &str) -> String {
+    url.split('?').next().unwrap_or(url).to_owned()
+}
+
+impl TestDb {
+    /// A fresh, migrated SQLite database.
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let store = carenest_store::connect(&url, PoolSettings::default()).await.expect("SQLite opens");
+        store.migrate().await.expect("migrations apply on SQLite");
+        Self { kind: Kind::Sqlite { _folder: dir }, url, store }
+    }
+
+    /// A fresh, migrated PostgreSQL database, or `None` (after saying so) when no server is
+    /// reachable and none is required.
+    pub async fn postgres() -> Option<Self> {
+        let server = postgres_server();
+        let connected = tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&server)).await;
+        let mut admin = match connected {
+            Ok(Ok(connection)) => connection,
+            failure => {
+                let reason = match failure {
+                    Ok(Err(error)) => error.to_string(),
+                    _ => "timed out".to_owned(),
+                };
+                if postgres_required() {
+                    panic!("CARENEST_REQUIRE_POSTGRES is set but PostgreSQL at {} is unreachable: {reason}", carenest_store::redact(&server));
+                }
+                eprintln!("skipped: PostgreSQL half of this test (no server at {}: {reason})", carenest_store::redact(&server));
+                return None;
+            }
+        };
+        let name = format!("carenest_test_{:016x}", rand::thread_rng().gen::<u64>());
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("a test database can be created");
+        admin.close().await.ok();
+        let url = with_database(&server, &name);
+        let store = carenest_store::connect(&url, PoolSettings::default()).await.expect("PostgreSQL connects");
+        store.migrate().await.expect("migrations apply on PostgreSQL");
+        Some(Self { kind: Kind::Postgres { server, name }, url, store })
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.store.backend_name()
+    }
+
+    /// Another, independent connection pool on the same database, as a second server
+    /// process would have.
+    pub async fn second_store(&self) -> Arc<dyn Store> {
+        carenest_store::connect(&self.url, PoolSettings::default()).await.expect("a second pool connects")
+    }
+
+    /// A raw connection for tests that check the schema itself.
+    pub async fn raw(&self) -> Raw {
+        match &self.kind {
+            Kind::Sqlite { .. } => Raw::Sqlite(sqlx::SqliteConnection::connect(&format!("{}?mode=rw", self.url)).await.expect("raw SQLite")),
+            Kind::Postgres { .. } => Raw::Postgres(PgConnection::connect(&self.url).await.expect("raw PostgreSQL")),
+        }
+    }
+}
+
+/// A plain connection to a test database.
+pub enum Raw {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(PgConnection),
+}
+
+impl Raw {
+    /// Runs a statement; `Err` carries the database's message.
+    pub async fn execute(&mut self, sql: &str) -> Result<(), String> {
+        match self {
+            Raw::Sqlite(connection) => {
+                sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *connection).await.map_err(|e| e.to_string())?;
+                sqlx::raw_sql(sql).execute(connection).await.map(drop).map_err(|e| e.to_string())
+            }
+            Raw::Postgres(connection) => sqlx::raw_sql(sql).execute(connection).await.map(drop).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The first column of the first row, as text.
+    pub async fn text(&mut self, sql: &str) -> Option<String> {
+        match self {
+            Raw::Sqlite(connection) => sqlx::query_scalar(sql).fetch_optional(connection).await.expect("query runs"),
+            Raw::Postgres(connection) => sqlx::query_scalar(sql).fetch_optional(connection).await.expect("query runs"),
+        }
+    }
+
+    /// The names of the tables and indexes in the schema, sorted (without the tools' own).
+    pub async fn schema_objects(&mut self) -> Vec<String> {
+        let rows: Vec<String> = match self {
+            Raw::Sqlite(connection) => sqlx::query_scalar(
+                "SELECT type || ' ' || name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY 1",
+            )
+            .fetch_all(connection)
+            .await
+            .expect("schema query"),
+            Raw::Postgres(connection) => sqlx::query_scalar(
+                "SELECT CASE c.relkind WHEN 'r' THEN 'table' ELSE 'index' END || ' ' || c.relname FROM pg_class c
+                 JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i') AND c.relname NOT LIKE '_sqlx_migrations%'
+                   AND c.relname NOT LIKE '%_pkey' ORDER BY 1",
+            )
+            .fetch_all(connection)
+            .await
+            .expect("schema query"),
+        };
+        rows
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Kind::Postgres { server, name } = &self.kind {
+            let (server, name) = (server.clone(), name.clone());
+            // Drop runs outside async; a short-lived runtime on its own thread drops the database.
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+                runtime.block_on(async move {
+                    if let Ok(mut admin) = PgConnection::connect(&server).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
+                        admin.close().await.ok();
+                    }
+                });
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+/// Generates one `#[tokio::test]` per backend for each named `async fn(&TestDb)`, in modules
+/// `sqlite` and `postgres`, so a test's name reads the same on both.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = $crate::TestDb::sqlite().await;
+                    super::$name(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = $crate::TestDb::postgres().await else { return };
+                    super::$name(&db).await;
+                }
+            )*
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn a_test_database_url_keeps_the_server_and_its_parameters() {
+        assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"), "postgres://postgres@127.0.0.1:5432/t1");
+        assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "t2"), "postgres://u:p@h/t2?sslmode=disable");
+        assert_eq!(with_database("postgres://u@h", "t3"), "postgres://u@h/t3");
+    }
+}
+
+/// Small builders shared by the contract suite and the HTTP tests.
+pub mod fixtures {
+    use carenest_domain::accounts::{NewUser, Role, User};
+    use carenest_domain::family::{ExperienceLevel, NewParentProfile, ParentProfile, StressLevel};
+    use carenest_domain::Store;
+
+    /// A syntactically valid Argon2id PHC string; store tests never verify it.
+    pub const FAKE_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo";
+
+    pub async fn user(store: &dyn Store, username: &str, role: Role) -> User {
+        store
+            .create_user(NewUser {
+                username: username.to_owned(),
+                email: format!("{username}@example.org"),
+                password_hash: FAKE_HASH.to_owned(),
+                profile_picture: None,
+                role,
+            })
+            .await
+            .expect("the user is created")
+    }
+
+    /// A parent with a profile.
+    pub async fn parent(store: &dyn Store, username: &str) -> (User, ParentProfile) {
+        let user = user(store, username, Role::Parent).await;
+        let profile = store
+            .create_parent_profile(user.id, NewParentProfile::new(username, StressLevel::Moderate, ExperienceLevel::FirstTime))
+            .await
+            .expect("the profile is created");
+        (user, profile)
+    }
+}

@@ -1,0 +1,157 @@
+//! The accounts store contract, on both backends.
+
+use carenest_domain::accounts::{Role, ThrottleKey, ThrottlePolicy, UserChanges};
+use carenest_domain::family::NewChild;
+use carenest_domain::scheduling::{NewSession, SessionScope, SessionStatus};
+use carenest_domain::time::now;
+use carenest_domain::StoreError;
+use carenest_store_tests::fixtures::{parent, user};
+use carenest_store_tests::{on_both_backends, TestDb};
+use chrono::{Duration, NaiveDate, NaiveTime};
+
+fn conflict_name(error: StoreError) -> &'static str {
+    match error {
+        StoreError::Conflict { constraint, .. } => constraint,
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+async fn usernames_and_emails_are_unique_regardless_of_case(db: &TestDb) {
+    let store = db.store();
+    user(store.as_ref(), "Anna", Role::Parent).await;
+    let mut again = carenest_domain::accounts::NewUser {
+        username: "anna".into(),
+        email: "other@example.org".into(),
+        password_hash: carenest_store_tests::fixtures::FAKE_HASH.into(),
+        profile_picture: None,
+        role: Role::Parent,
+    };
+    assert_eq!(conflict_name(store.create_user(again.clone()).await.unwrap_err()), "users_username_key");
+    again.username = "bob".into();
+    again.email = "ANNA@example.org".into();
+    assert_eq!(conflict_name(store.create_user(again).await.unwrap_err()), "users_email_key");
+}
+
+async fn a_user_is_found_by_username_or_email_in_any_case(db: &TestDb) {
+    let store = db.store();
+    let anna = user(store.as_ref(), "Anna", Role::Parent).await;
+    for login in ["anna", "ANNA", "Anna@Example.org"] {
+        let found = store.credentials_by_login(login).await.unwrap().expect(login);
+        assert_eq!(found.user.id, anna.id);
+    }
+    assert!(store.credentials_by_login("nobody").await.unwrap().is_none());
+}
+
+async fn tokens_work_until_they_expire_or_are_revoked(db: &TestDb) {
+    let store = db.store();
+    let anna = user(store.as_ref(), "anna", Role::Parent).await;
+    let live = [1u8; 32];
+    let expired = [2u8; 32];
+    store.insert_token(anna.id, &live, now() + Duration::days(30)).await.unwrap();
+    store.insert_token(anna.id, &expired, now() - Duration::seconds(1)).await.unwrap();
+    assert_eq!(store.user_by_token(&live, now()).await.unwrap().map(|u| u.id), Some(anna.id));
+    assert!(store.user_by_token(&expired, now()).await.unwrap().is_none());
+    assert!(store.user_by_token(&[3u8; 32], now()).await.unwrap().is_none());
+    store.revoke_token(&live).await.unwrap();
+    assert!(store.user_by_token(&live, now()).await.unwrap().is_none());
+}
+
+async fn a_new_password_revokes_every_other_token(db: &TestDb) {
+    let store = db.store();
+    let anna = user(store.as_ref(), "anna", Role::Parent).await;
+    let (this, other) = ([4u8; 32], [5u8; 32]);
+    for token in [this, other] {
+        store.insert_token(anna.id, &token, now() + Duration::days(1)).await.unwrap();
+    }
+    let changes = UserChanges { password_hash: Some(carenest_store_tests::fixtures::FAKE_HASH.replace("YWJj", "QUJD")), ..Default::default() };
+    store.update_user(anna.id, changes, Some(&this)).await.unwrap();
+    assert!(store.user_by_token(&this, now()).await.unwrap().is_some());
+    assert!(store.user_by_token(&other, now()).await.unwrap().is_none());
+}
+
+async fn the_last_admin_can_neither_be_demoted_nor_erased(db: &TestDb) {
+    let store = db.store();
+    let admin = user(store.as_ref(), "admin", Role::Admin).await;
+    assert_eq!(conflict_name(store.set_role(admin.id, Role::Parent).await.unwrap_err()), "last_admin");
+    assert_eq!(conflict_name(store.erase_user(admin.id).await.unwrap_err()), "last_admin");
+    let second = user(store.as_ref(), "second", Role::Parent).await;
+    store.set_role(second.id, Role::Admin).await.unwrap();
+    assert_eq!(store.set_role(admin.id, Role::Parent).await.unwrap().role, Role::Parent);
+}
+
+async fn erasing_a_user_leaves_no_row_of_theirs_and_unlinks_their_childrens_sessions(db: &TestDb) {
+    let store = db.store();
+    let (anna, _) = parent(store.as_ref(), "anna").await;
+    let child = store.create_child(anna.id, NewChild::new("Noor", 4)).await.unwrap();
+    store.insert_token(anna.id, &[6u8; 32], now() + Duration::days(1)).await.unwrap();
+    let therapist = store.create_therapist("Bram".into(), None).await.unwrap();
+    let session = store
+        .create_sessions(NewSession {
+            date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            start_time: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            end_time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+            notes: None,
+            status: SessionStatus::Scheduled,
+            therapist_ids: vec![therapist.id],
+            child_profile_id: Some(child.id),
+            repeat: None,
+        })
+        .await
+        .unwrap()
+        .remove(0);
+    store.erase_user(anna.id).await.unwrap();
+    let mut raw = db.raw().await;
+    for (table, column) in [("users", "id"), ("parent_profiles", "user_id"), ("auth_tokens", "user_id")] {
+        let count = raw.text(&format!("SELECT CAST(count(*) AS TEXT) FROM {table} WHERE {column} = {}", anna.id)).await;
+        assert_eq!(count.as_deref(), Some("0"), "{table} still holds a row of the erased user");
+    }
+    assert_eq!(raw.text("SELECT CAST(count(*) AS TEXT) FROM child_profiles").await.as_deref(), Some("0"));
+    let kept = store.session(SessionScope::All, session.id).await.unwrap();
+    assert_eq!(kept.child_profile_id, None, "the session stays, unlinked");
+}
+
+async fn failed_logins_lock_a_key_across_processes_until_its_window_ends(db: &TestDb) {
+    let (first, second) = (db.store(), db.second_store().await);
+    let policy = ThrottlePolicy { max_failures: 3, window: Duration::minutes(15) };
+    let keys = [ThrottleKey::username("Anna")];
+    let start = now();
+    for store in [&first, &second, &first] {
+        assert!(store.login_locked_until(&keys, policy, start).await.unwrap().is_none());
+        store.record_login_failure(&keys, policy, start).await.unwrap();
+    }
+    let until = second.login_locked_until(&keys, policy, start).await.unwrap().expect("locked after three failures");
+    assert_eq!(until, start + policy.window);
+    assert!(first.login_locked_until(&[ThrottleKey::username("anna")], policy, start).await.unwrap().is_some(), "keys ignore case");
+    assert!(first.login_locked_until(&keys, policy, start + Duration::minutes(16)).await.unwrap().is_none(), "the window ends");
+    first.clear_login_failures(&keys).await.unwrap();
+    assert!(second.login_locked_until(&keys, policy, start).await.unwrap().is_none());
+}
+
+async fn users_are_listed_by_id_a_page_at_a_time(db: &TestDb) {
+    let store = db.store();
+    for name in ["user1", "user2", "user3", "user4", "user5"] {
+        user(store.as_ref(), name, Role::Parent).await;
+    }
+    let mut seen = Vec::new();
+    let mut page = carenest_domain::page::PageRequest::first(2);
+    loop {
+        let batch = store.list_users(page.clone()).await.unwrap();
+        seen.extend(batch.items.iter().map(|u| u.username.clone()));
+        match batch.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["user1", "user2", "user3", "user4", "user5"]);
+}
+
+on_both_backends!(
+    usernames_and_emails_are_unique_regardless_of_case,
+    a_user_is_found_by_username_or_email_in_any_case,
+    tokens_work_until_they_expire_or_are_revoked,
+    a_new_password_revokes_every_other_token,
+    the_last_admin_can_neither_be_demoted_nor_erased,
+    erasing_a_user_leaves_no_row_of_theirs_and_unlinks_their_childrens_sessions,
+    failed_logins_lock_a_key_across_processes_until_its_window_ends,
+    users_are_listed_by_id_a_page_at_a_time,
+);
