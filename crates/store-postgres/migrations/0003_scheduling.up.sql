@@ -1,7 +1,8 @@
--- Therapists, therapy sessions and the many-to-many link between them.
+-- Therapists, therapy sessions and the many-to-many link between them. Therapist names sort
+-- bytewise (COLLATE "C"), as SQLite does, so both backends list them in the same order.
 CREATE TABLE therapists (
     id         bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT therapists_pkey PRIMARY KEY,
-    name       text NOT NULL CONSTRAINT therapists_name_not_blank CHECK (btrim(name) <> ''),
+    name       text COLLATE "C" NOT NULL CONSTRAINT therapists_name_not_blank CHECK (btrim(name) <> ''),
     user_id    bigint CONSTRAINT therapists_user_id_fkey REFERENCES users (id) ON DELETE SET NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),

@@ -1,0 +1,286 @@
+//! The scheduling store contract, on both backends, including the no-double-booking proof.
+
+use std::sync::Arc;
+
+use carenest_domain::accounts::Role;
+use carenest_domain::family::NewChild;
+use carenest_domain::ids::{SessionId, TherapistId};
+use carenest_domain::page::PageRequest;
+use carenest_domain::scheduling::*;
+use carenest_domain::{Store, StoreError};
+use carenest_store_tests::fixtures::{parent, user};
+use carenest_store_tests::{on_both_backends, TestDb};
+use chrono::{NaiveDate, NaiveTime};
+
+fn day(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 12, d).unwrap()
+}
+
+fn at(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).unwrap()
+}
+
+fn booking(date: NaiveDate, start: NaiveTime, end: NaiveTime, therapists: &[TherapistId]) -> NewSession {
+    NewSession {
+        date,
+        start_time: start,
+        end_time: end,
+        notes: None,
+        status: SessionStatus::Scheduled,
+        therapist_ids: therapists.to_vec(),
+        child_profile_id: None,
+        repeat: None,
+    }
+}
+
+async fn therapist(store: &dyn Store, name: &str) -> TherapistId {
+    store.create_therapist(name.to_owned(), None).await.unwrap().id
+}
+
+fn conflicts(error: StoreError) -> Vec<BookingConflict> {
+    match error {
+        StoreError::Conflict { constraint: "therapist_double_booked", conflicts, .. } => conflicts,
+        other => panic!("expected a double booking, got {other:?}"),
+    }
+}
+
+async fn count_sessions(store: &dyn Store) -> usize {
+    store.sessions(SessionScope::All, SessionFilter::default(), PageRequest::first(200)).await.unwrap().items.len()
+}
+
+async fn an_overlapping_booking_for_a_busy_therapist_is_a_conflict_and_back_to_back_is_fine(db: &TestDb) {
+    let store = db.store();
+    let anna = therapist(store.as_ref(), "Anna").await;
+    let bram = therapist(store.as_ref(), "Bram").await;
+    let first = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna])).await.unwrap().remove(0);
+    let error = store.create_sessions(booking(day(1), at(9, 30), at(10, 30), &[bram, anna])).await.unwrap_err();
+    assert_eq!(
+        conflicts(error),
+        [BookingConflict { therapist_id: anna, session_id: first.id, date: day(1), start_time: at(9, 0), end_time: at(10, 0) }]
+    );
+    assert_eq!(count_sessions(store.as_ref()).await, 1, "nothing was written");
+    store.create_sessions(booking(day(1), at(10, 0), at(11, 0), &[anna])).await.expect("back to back is fine");
+    store.create_sessions(booking(day(1), at(8, 0), at(9, 0), &[anna])).await.expect("back to back is fine");
+    store.create_sessions(booking(day(2), at(9, 0), at(10, 0), &[anna])).await.expect("another day is fine");
+    store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[bram])).await.expect("another therapist is fine");
+}
+
+async fn a_cancelled_session_frees_its_therapists_time(db: &TestDb) {
+    let store = db.store();
+    let anna = therapist(store.as_ref(), "Anna").await;
+    let first = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna])).await.unwrap().remove(0);
+    store.update_session(SessionScope::All, first.id, SessionChanges { status: Some(SessionStatus::Cancelled), ..Default::default() }).await.unwrap();
+    let second = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna])).await.unwrap().remove(0);
+    let revived = store.update_session(SessionScope::All, first.id, SessionChanges { status: Some(SessionStatus::Scheduled), ..Default::default() }).await;
+    assert_eq!(conflicts(revived.unwrap_err())[0].session_id, second.id, "un-cancelling checks again");
+}
+
+async fn a_series_books_every_occurrence_or_none_and_lists_every_conflict(db: &TestDb) {
+    let store = db.store();
+    let anna = therapist(store.as_ref(), "Anna").await;
+    let blockers = [
+        store.create_sessions(booking(day(8), at(9, 30), at(9, 45), &[anna])).await.unwrap().remove(0),
+        store.create_sessions(booking(day(22), at(8, 0), at(9, 15), &[anna])).await.unwrap().remove(0),
+    ];
+    let mut series = booking(day(1), at(9, 0), at(10, 0), &[anna]);
+    series.repeat = Some(Repeat { every: RepeatEvery::Week, count: 4 });
+    let listed: Vec<SessionId> = conflicts(store.create_sessions(series.clone()).await.unwrap_err()).iter().map(|c| c.session_id).collect();
+    assert_eq!(listed, blockers.iter().map(|s| s.id).collect::<Vec<_>>());
+    assert_eq!(count_sessions(store.as_ref()).await, 2, "no occurrence was written");
+    for blocker in &blockers {
+        store.delete_session(blocker.id).await.unwrap();
+    }
+    let booked = store.create_sessions(series).await.unwrap();
+    assert_eq!(booked.iter().map(|s| s.date).collect::<Vec<_>>(), [day(1), day(8), day(15), day(22)]);
+    let series_id = booked[0].series_id.expect("occurrences share a series");
+    assert!(booked.iter().all(|s| s.series_id == Some(series_id) && s.therapists.len() == 1));
+    let mut fortnightly = booking(day(1), at(11, 0), at(12, 0), &[anna]);
+    fortnightly.repeat = Some(Repeat { every: RepeatEvery::TwoWeeks, count: 3 });
+    let dates: Vec<_> = store.create_sessions(fortnightly).await.unwrap().iter().map(|s| s.date).collect();
+    assert_eq!(dates, [day(1), day(15), day(29)]);
+}
+
+async fn of_many_simultaneous_overlapping_bookings_through_two_pools_exactly_one_succeeds(db: &TestDb) {
+    let pools: [Arc<dyn Store>; 2] = [db.store(), db.second_store().await];
+    let anna = therapist(pools[0].as_ref(), "Anna").await;
+    let attempts = (0..32u32).map(|i| {
+        let store = pools[i as usize % 2].clone();
+        // Every slot overlaps every other: all start within 09:00-09:31 and last an hour.
+        let start = at(9, i);
+        async move { store.create_sessions(booking(day(3), start, start + chrono::Duration::hours(1), &[anna])).await }
+    });
+    let results = futures::future::join_all(attempts.map(tokio::spawn)).await;
+    let (mut booked, mut refused) = (0, 0);
+    for result in results {
+        match result.unwrap() {
+            Ok(_) => booked += 1,
+            Err(StoreError::Conflict { constraint: "therapist_double_booked", .. }) => refused += 1,
+            Err(other) => panic!("a booking failed for another reason: {other:?}"),
+        }
+    }
+    assert_eq!((booked, refused), (1, 31));
+    assert_eq!(count_sessions(pools[1].as_ref()).await, 1);
+}
+
+async fn bookings_that_share_therapists_in_opposite_orders_do_not_deadlock(db: &TestDb) {
+    let pools: [Arc<dyn Store>; 2] = [db.store(), db.second_store().await];
+    let anna = therapist(pools[0].as_ref(), "Anna").await;
+    let bram = therapist(pools[0].as_ref(), "Bram").await;
+    let attempts = (0..16u32).map(|i| {
+        let store = pools[i as usize % 2].clone();
+        let order = if i % 2 == 0 { vec![anna, bram] } else { vec![bram, anna] };
+        // Distinct days, so every booking can succeed.
+        async move { store.create_sessions(booking(day(1 + i), at(9, 0), at(10, 0), &order)).await }
+    });
+    let results = tokio::time::timeout(std::time::Duration::from_secs(60), futures::future::join_all(attempts.map(tokio::spawn)))
+        .await
+        .expect("no deadlock");
+    assert!(results.into_iter().all(|r| r.unwrap().is_ok()));
+}
+
+async fn unknown_therapists_are_named_by_their_place_in_the_request(db: &TestDb) {
+    let store = db.store();
+    let anna = therapist(store.as_ref(), "Anna").await;
+    let error = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna, TherapistId(4040), TherapistId(4041)])).await.unwrap_err();
+    let StoreError::Invalid(errors) = error else { panic!("expected invalid input") };
+    assert_eq!(errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["therapistIds[1]", "therapistIds[2]"]);
+}
+
+async fn moving_a_session_onto_a_busy_slot_is_refused_and_changes_nothing(db: &TestDb) {
+    let store = db.store();
+    let anna = therapist(store.as_ref(), "Anna").await;
+    let bram = therapist(store.as_ref(), "Bram").await;
+    store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna])).await.unwrap();
+    let movable = store.create_sessions(booking(day(1), at(11, 0), at(12, 0), &[anna])).await.unwrap().remove(0);
+    let moved = store
+        .update_session(SessionScope::All, movable.id, SessionChanges { start_time: Some(at(9, 30)), end_time: Some(at(10, 30)), ..Default::default() })
+        .await;
+    assert_eq!(conflicts(moved.unwrap_err()).len(), 1);
+    assert_eq!(store.session(SessionScope::All, movable.id).await.unwrap(), movable, "nothing changed");
+    let bad_order = store.update_session(SessionScope::All, movable.id, SessionChanges { end_time: Some(at(10, 0)), ..Default::default() }).await;
+    assert!(matches!(bad_order, Err(StoreError::Invalid(_))), "end before start is invalid after the change too");
+    let swapped = store
+        .update_session(SessionScope::All, movable.id, SessionChanges { start_time: Some(at(9, 30)), end_time: Some(at(10, 30)), therapist_ids: Some(vec![bram]), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(swapped.therapists.iter().map(|t| t.id).collect::<Vec<_>>(), [bram]);
+    assert!(swapped.updated_at > movable.updated_at);
+}
+
+async fn adding_a_therapist_is_idempotent_and_checks_their_calendar(db: &TestDb) {
+    let store = db.store();
+    let anna = therapist(store.as_ref(), "Anna").await;
+    let bram = therapist(store.as_ref(), "Bram").await;
+    let session = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna])).await.unwrap().remove(0);
+    let with_bram = store.add_session_therapist(session.id, bram).await.unwrap();
+    assert_eq!(with_bram.therapists.iter().map(|t| t.id).collect::<Vec<_>>(), [anna, bram]);
+    assert_eq!(store.add_session_therapist(session.id, bram).await.unwrap(), with_bram, "adding again changes nothing");
+    let busy = store.create_sessions(booking(day(2), at(9, 0), at(10, 0), &[anna])).await.unwrap().remove(0);
+    let other = store.create_sessions(booking(day(2), at(9, 30), at(10, 0), &[bram])).await.unwrap().remove(0);
+    assert_eq!(conflicts(store.add_session_therapist(other.id, anna).await.unwrap_err())[0].session_id, busy.id);
+    assert!(matches!(store.add_session_therapist(session.id, TherapistId(999)).await, Err(StoreError::NotFound)));
+    store.remove_session_therapist(session.id, bram).await.unwrap();
+    store.remove_session_therapist(session.id, bram).await.unwrap();
+    assert_eq!(store.session(SessionScope::All, session.id).await.unwrap().therapists.len(), 1);
+}
+
+async fn each_role_sees_only_the_sessions_the_role_table_gives_it(db: &TestDb) {
+    let store = db.store();
+    let (anna, _) = parent(store.as_ref(), "anna").await;
+    let (bob, _) = parent(store.as_ref(), "bob").await;
+    let noor = store.create_child(anna.id, NewChild::new("Noor", 3)).await.unwrap();
+    let t_user = user(store.as_ref(), "therapist", Role::Parent).await;
+    let linked = store.create_therapist("Cleo".into(), Some(t_user.id)).await.unwrap();
+    assert_eq!(store.user(t_user.id).await.unwrap().role, Role::Therapist, "linking makes the user a therapist");
+    let other = therapist(store.as_ref(), "Dirk").await;
+    let mut for_noor = booking(day(1), at(9, 0), at(10, 0), &[linked.id]);
+    for_noor.child_profile_id = Some(noor.id);
+    let noors = store.create_sessions(for_noor).await.unwrap().remove(0);
+    let unrelated = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[other])).await.unwrap().remove(0);
+    let visible = |scope| {
+        let store = store.clone();
+        async move { store.sessions(scope, SessionFilter::default(), PageRequest::first(50)).await.unwrap().items.iter().map(|s| s.id).collect::<Vec<_>>() }
+    };
+    assert_eq!(visible(SessionScope::All).await, [noors.id, unrelated.id]);
+    assert_eq!(visible(SessionScope::Parent(anna.id)).await, [noors.id]);
+    assert_eq!(visible(SessionScope::Parent(bob.id)).await, Vec::<SessionId>::new());
+    assert_eq!(visible(SessionScope::Therapist(linked.id)).await, [noors.id]);
+    assert_eq!(visible(SessionScope::Nothing).await, Vec::<SessionId>::new());
+    assert!(matches!(store.session(SessionScope::Parent(bob.id), noors.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.session(SessionScope::Therapist(linked.id), unrelated.id).await, Err(StoreError::NotFound)));
+    let edit = store.update_session(SessionScope::Therapist(linked.id), unrelated.id, SessionChanges { notes: Some(Some("x".into())), ..Default::default() }).await;
+    assert!(matches!(edit, Err(StoreError::NotFound)));
+    store.delete_therapist(linked.id).await.unwrap();
+    assert_eq!(store.user(t_user.id).await.unwrap().role, Role::Parent, "unlinking reverts the role");
+    assert!(store.session(SessionScope::All, noors.id).await.unwrap().therapists.is_empty(), "the session stays");
+}
+
+async fn sessions_filter_by_range_therapist_and_child_and_page_in_order(db: &TestDb) {
+    let store = db.store();
+    let anna = therapist(store.as_ref(), "Anna").await;
+    let bram = therapist(store.as_ref(), "Bram").await;
+    let mut ids = Vec::new();
+    for (d, h, t) in [(2, 9, anna), (1, 11, bram), (1, 9, anna), (3, 9, bram), (2, 8, bram)] {
+        ids.push(store.create_sessions(booking(day(d), at(h, 0), at(h, 45), &[t])).await.unwrap().remove(0).id);
+    }
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    loop {
+        let batch = store.sessions(SessionScope::All, SessionFilter::default(), page.clone()).await.unwrap();
+        seen.extend(batch.items.iter().map(|s| s.id));
+        match batch.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [ids[2], ids[1], ids[4], ids[0], ids[3]], "by date, start time, id");
+    let filter = SessionFilter { from: Some(day(2)), to: Some(day(2)), ..Default::default() };
+    let in_range: Vec<_> = store.sessions(SessionScope::All, filter, PageRequest::first(50)).await.unwrap().items.iter().map(|s| s.id).collect();
+    assert_eq!(in_range, [ids[4], ids[0]]);
+    let filter = SessionFilter { therapist_id: Some(anna), ..Default::default() };
+    let annas: Vec<_> = store.sessions(SessionScope::All, filter, PageRequest::first(50)).await.unwrap().items.iter().map(|s| s.id).collect();
+    assert_eq!(annas, [ids[2], ids[0]]);
+}
+
+async fn therapists_are_searched_by_name_in_any_case_and_listed_by_name(db: &TestDb) {
+    let store = db.store();
+    for name in ["Zoë Visser", "anna Smit", "Bram de Vries", "Anna Bakker", "100% Care_Team"] {
+        therapist(store.as_ref(), name).await;
+    }
+    let names = |query: Option<&'static str>| {
+        let store = store.clone();
+        async move { store.therapists(query, PageRequest::first(50)).await.unwrap().items.into_iter().map(|t| t.name).collect::<Vec<_>>() }
+    };
+    assert_eq!(names(None).await, ["100% Care_Team", "Anna Bakker", "Bram de Vries", "Zoë Visser", "anna Smit"]);
+    assert_eq!(names(Some("ANNA")).await, ["Anna Bakker", "anna Smit"]);
+    assert_eq!(names(Some("%")).await, ["100% Care_Team"], "wildcards are matched literally");
+    assert_eq!(names(Some("e_T")).await, ["100% Care_Team"]);
+}
+
+async fn a_user_can_be_linked_to_only_one_therapist(db: &TestDb) {
+    let store = db.store();
+    let t_user = user(store.as_ref(), "therapist", Role::Parent).await;
+    store.create_therapist("Cleo".into(), Some(t_user.id)).await.unwrap();
+    let again = store.create_therapist("Cleo 2".into(), Some(t_user.id)).await;
+    assert!(matches!(again, Err(StoreError::Conflict { constraint: "therapists_user_id_key", .. })), "{again:?}");
+    let missing = store.create_therapist("Ghost".into(), Some(carenest_domain::ids::UserId(9999))).await;
+    assert!(matches!(missing, Err(StoreError::Invalid(_))));
+    let admin = user(store.as_ref(), "admin", Role::Admin).await;
+    store.create_therapist("Boss".into(), Some(admin.id)).await.unwrap();
+    assert_eq!(store.user(admin.id).await.unwrap().role, Role::Admin, "admins stay admins");
+}
+
+on_both_backends!(
+    an_overlapping_booking_for_a_busy_therapist_is_a_conflict_and_back_to_back_is_fine,
+    a_cancelled_session_frees_its_therapists_time,
+    a_series_books_every_occurrence_or_none_and_lists_every_conflict,
+    of_many_simultaneous_overlapping_bookings_through_two_pools_exactly_one_succeeds,
+    bookings_that_share_therapists_in_opposite_orders_do_not_deadlock,
+    unknown_therapists_are_named_by_their_place_in_the_request,
+    moving_a_session_onto_a_busy_slot_is_refused_and_changes_nothing,
+    adding_a_therapist_is_idempotent_and_checks_their_calendar,
+    each_role_sees_only_the_sessions_the_role_table_gives_it,
+    sessions_filter_by_range_therapist_and_child_and_page_in_order,
+    therapists_are_searched_by_name_in_any_case_and_listed_by_name,
+    a_user_can_be_linked_to_only_one_therapist,
+);
