@@ -130,7 +130,8 @@ pub async fn run() -> ExitCode {
 }
 
 fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if config.log_format == "json" { builder.json().try_init() } else { builder.try_init() };
 }
@@ -196,7 +197,8 @@ async fn serve(config: &Config, environment: Environment, demo: bool) -> Result<
     let store = connect(config, &url).await?;
     migrate(store.as_ref(), &url).await?;
     if demo {
-        let hash = carenest_server::auth::hash_password_now(seed::DEMO_PASSWORD).map_err(|_| "could not hash the demo password")?;
+        let hash = carenest_server::auth::hash_password_now(seed::DEMO_PASSWORD)
+            .map_err(|_| "could not hash the demo password")?;
         if seed::run(store.as_ref(), "demo", &hash).await.map_err(|e| explain(e, &url))? {
             eprintln!("loaded the demo data");
         }
@@ -311,7 +313,12 @@ async fn db(config: &Config, url: &str, command: DbCommand) -> Result<(), String
             println!("migrations:");
             for migration in &status.known {
                 match migration.applied_at {
-                    Some(at) => println!("  applied  {:>4} {:<24} {}", migration.version, migration.description, at.format("%Y-%m-%d %H:%M:%S UTC")),
+                    Some(at) => println!(
+                        "  applied  {:>4} {:<24} {}",
+                        migration.version,
+                        migration.description,
+                        at.format("%Y-%m-%d %H:%M:%S UTC")
+                    ),
                     None => println!("  pending  {:>4} {}", migration.version, migration.description),
                 }
             }
@@ -334,8 +341,10 @@ async fn db(config: &Config, url: &str, command: DbCommand) -> Result<(), String
         }
         DbCommand::Seed { names, undo } => {
             let store = connect(config, url).await?;
-            let names: Vec<String> = if names.is_empty() { seed::SEEDERS.iter().map(|s| (*s).to_owned()).collect() } else { names };
-            let hash = carenest_server::auth::hash_password_now(seed::DEMO_PASSWORD).map_err(|_| "could not hash the demo password")?;
+            let names: Vec<String> =
+                if names.is_empty() { seed::SEEDERS.iter().map(|s| (*s).to_owned()).collect() } else { names };
+            let hash = carenest_server::auth::hash_password_now(seed::DEMO_PASSWORD)
+                .map_err(|_| "could not hash the demo password")?;
             for name in names {
                 if undo {
                     let undone = seed::undo(store.as_ref(), &name).await.map_err(|e| explain(e, url))?;
@@ -371,7 +380,14 @@ fn read_password(from_stdin: bool) -> Result<String, String> {
     Ok(first)
 }
 
-async fn create_user(config: &Config, url: &str, username: String, email: String, role: Role, password_stdin: bool) -> Result<(), String> {
+async fn create_user(
+    config: &Config,
+    url: &str,
+    username: String,
+    email: String,
+    role: Role,
+    password_stdin: bool,
+) -> Result<(), String> {
     let mut errors = Errors::new();
     check_username(&mut errors, "username", &username);
     check_email(&mut errors, "email", &email);
@@ -380,7 +396,8 @@ async fn create_user(config: &Config, url: &str, username: String, email: String
     let mut errors = Errors::new();
     check_password(&mut errors, "password", &password);
     errors.finish(()).map_err(|errors| errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "))?;
-    let password_hash = carenest_server::auth::hash_password(password).await.map_err(|_| "could not hash the password")?;
+    let password_hash =
+        carenest_server::auth::hash_password(password).await.map_err(|_| "could not hash the password")?;
     let store = connect(config, url).await?;
     let user = store
         .create_user(NewUser { username, email, password_hash, profile_picture: None, role })

@@ -61,7 +61,12 @@ const DEMO_FAMILIES: &[DemoFamily] = &[
         concerns: &["speech", "school"],
         language: "en",
         children: &[
-            DemoChild { name: "Daan", age: 6, special_needs: &["speech delay"], notes: Some("Speech therapy since age 4.") },
+            DemoChild {
+                name: "Daan",
+                age: 6,
+                special_needs: &["speech delay"],
+                notes: Some("Speech therapy since age 4."),
+            },
             DemoChild { name: "Lotte", age: 9, special_needs: &[], notes: None },
         ],
         goals: &[("Read together every evening", "communication", Some(0)), ("Homework plan", "school", Some(1))],
@@ -73,7 +78,12 @@ const DEMO_FAMILIES: &[DemoFamily] = &[
         experience: ExperienceLevel::Experienced,
         concerns: &["sensory overload", "routines"],
         language: "nl",
-        children: &[DemoChild { name: "Sami", age: 5, special_needs: &["autism", "sensory processing"], notes: Some("Prefers a visual schedule.") }],
+        children: &[DemoChild {
+            name: "Sami",
+            age: 5,
+            special_needs: &["autism", "sensory processing"],
+            notes: Some("Prefers a visual schedule."),
+        }],
         goals: &[("Visual morning schedule", "routines", Some(0)), ("Time for myself each week", "wellbeing", None)],
     },
 ];
@@ -113,7 +123,12 @@ pub async fn undo(store: &dyn Store, name: &str) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-async fn create_user(store: &dyn Store, username: &str, role: Role, password_hash: &str) -> Result<carenest_domain::accounts::User, StoreError> {
+async fn create_user(
+    store: &dyn Store,
+    username: &str,
+    role: Role,
+    password_hash: &str,
+) -> Result<carenest_domain::accounts::User, StoreError> {
     store
         .create_user(NewUser {
             username: username.to_owned(),

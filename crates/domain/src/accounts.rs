@@ -107,26 +107,54 @@ pub fn check_picture(errors: &mut Errors, field: &str, picture: &str) {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Registration {
     /// 3–32 letters, digits, `_`, `.` or `-`; unique regardless of case.
-    #[schema(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]+$")]
-    pub username: String,
-    #[schema(max_length = 254)]
-    pub email: String,
-    #[schema(min_length = 8, max_length = 128)]
-    pub password: String,
+    #[schema(required = true, min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]+$")]
+    pub username: Option<String>,
+    #[schema(required = true, max_length = 254)]
+    pub email: Option<String>,
+    #[schema(required = true, min_length = 8, max_length = 128)]
+    pub password: Option<String>,
     #[schema(max_length = 2048)]
     pub profile_picture: Option<String>,
 }
 
+/// A registration with every field checked.
+#[derive(Debug, Clone)]
+pub struct ValidRegistration {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub profile_picture: Option<String>,
+}
+
 impl Registration {
-    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+    /// Checks every field; required fields are optional in the type so that all missing ones
+    /// are reported together rather than the first.
+    pub fn validate(self) -> Result<ValidRegistration, Vec<FieldError>> {
         let mut errors = Errors::new();
-        check_username(&mut errors, "username", &self.username);
-        check_email(&mut errors, "email", &self.email);
-        check_password(&mut errors, "password", &self.password);
+        for (field, value) in [("username", &self.username), ("email", &self.email), ("password", &self.password)] {
+            if value.is_none() {
+                errors.add(field, "required", format!("{field} is required"));
+            }
+        }
+        if let Some(username) = &self.username {
+            check_username(&mut errors, "username", username);
+        }
+        if let Some(email) = &self.email {
+            check_email(&mut errors, "email", email);
+        }
+        if let Some(password) = &self.password {
+            check_password(&mut errors, "password", password);
+        }
         if let Some(picture) = &self.profile_picture {
             check_picture(&mut errors, "profilePicture", picture);
         }
-        errors.finish(())
+        errors.finish(())?;
+        Ok(ValidRegistration {
+            username: self.username.unwrap_or_default(),
+            email: self.email.unwrap_or_default(),
+            password: self.password.unwrap_or_default(),
+            profile_picture: self.profile_picture,
+        })
     }
 }
 
@@ -177,8 +205,18 @@ pub trait AccountStore {
     async fn revoke_token(&self, token_hash: &[u8]) -> StoreResult<()>;
 
     /// When the earliest of `keys` that is locked out unlocks, if any is.
-    async fn login_locked_until(&self, keys: &[ThrottleKey], policy: ThrottlePolicy, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>>;
-    async fn record_login_failure(&self, keys: &[ThrottleKey], policy: ThrottlePolicy, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn login_locked_until(
+        &self,
+        keys: &[ThrottleKey],
+        policy: ThrottlePolicy,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
+    async fn record_login_failure(
+        &self,
+        keys: &[ThrottleKey],
+        policy: ThrottlePolicy,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
     async fn clear_login_failures(&self, keys: &[ThrottleKey]) -> StoreResult<()>;
 }
 
@@ -189,9 +227,9 @@ mod tests {
     #[test]
     fn registration_reports_every_bad_field() {
         let registration = Registration {
-            username: "a b".into(),
-            email: "nope".into(),
-            password: "short".into(),
+            username: Some("a b".into()),
+            email: Some("nope".into()),
+            password: Some("short".into()),
             profile_picture: Some(" ".into()),
         };
         let fields: Vec<_> = registration.validate().unwrap_err().into_iter().map(|e| e.field).collect();
@@ -209,10 +247,29 @@ mod tests {
 
     #[test]
     fn emails_need_a_local_part_and_a_dotted_domain() {
-        for (email, ok) in [("a@b.nl", true), ("a@b", false), ("@b.nl", false), ("a b@c.nl", false), ("a@.nl", false), ("a@b..nl", false)] {
+        for (email, ok) in [
+            ("a@b.nl", true),
+            ("a@b", false),
+            ("@b.nl", false),
+            ("a b@c.nl", false),
+            ("a@.nl", false),
+            ("a@b..nl", false),
+        ] {
             let mut errors = Errors::new();
             check_email(&mut errors, "email", email);
             assert_eq!(errors.is_empty(), ok, "{email}");
         }
+    }
+}
+
+#[cfg(test)]
+mod required_tests {
+    use super::*;
+
+    #[test]
+    fn every_missing_registration_field_is_reported() {
+        let empty = Registration { username: None, email: None, password: None, profile_picture: None };
+        let fields: Vec<_> = empty.validate().unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["username", "email", "password"]);
     }
 }

@@ -35,5 +35,6 @@ pub struct AuditEntry {
 pub trait AuditStore {
     async fn record_audit(&self, entries: &[AuditEntry]) -> StoreResult<()>;
     /// A subject's entries, newest first (keyed by the row id).
-    async fn audit_entries(&self, subject: UserId, page: PageRequest<i64>) -> StoreResult<Page<(i64, AuditEntry), i64>>;
+    async fn audit_entries(&self, subject: UserId, page: PageRequest<i64>)
+        -> StoreResult<Page<(i64, AuditEntry), i64>>;
 }

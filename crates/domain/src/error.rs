@@ -12,11 +12,7 @@ pub enum StoreError {
     /// A uniqueness or state rule was broken; `constraint` names the rule (a constraint or
     /// index name, or a domain rule such as `therapist_double_booked`).
     #[error("conflict on {constraint}")]
-    Conflict {
-        constraint: &'static str,
-        detail: String,
-        conflicts: Vec<crate::scheduling::BookingConflict>,
-    },
+    Conflict { constraint: &'static str, detail: String, conflicts: Vec<crate::scheduling::BookingConflict> },
     /// Input that is well formed but refers to something that breaks a rule, found by the store
     /// (a goal's child that belongs to another family, a therapist id that does not exist).
     #[error("invalid input")]
@@ -32,11 +28,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 impl StoreError {
     pub fn conflict(constraint: &'static str, detail: impl fmt::Display) -> Self {
-        Self::Conflict {
-            constraint,
-            detail: detail.to_string(),
-            conflicts: Vec::new(),
-        }
+        Self::Conflict { constraint, detail: detail.to_string(), conflicts: Vec::new() }
     }
 
     pub fn invalid(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {

@@ -193,9 +193,8 @@ impl NewParentProfile {
 
 fn check_language(errors: &mut Errors, field: &str, tag: &str) -> Option<String> {
     let mut parts = tag.split('-');
-    let primary_ok = parts
-        .next()
-        .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_lowercase()));
+    let primary_ok =
+        parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_lowercase()));
     let rest_ok = parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
     if primary_ok && rest_ok && tag.len() <= 35 {
         Some(tag.to_owned())
@@ -262,7 +261,9 @@ impl ParentProfileInput {
             }
             (Err(errors), _) | (_, Err(errors)) => return Err(errors),
         };
-        let (Some(name), Some(stress), Some(experience)) = (changes.name.clone(), changes.stress_level, changes.experience_level) else {
+        let (Some(name), Some(stress), Some(experience)) =
+            (changes.name.clone(), changes.stress_level, changes.experience_level)
+        else {
             unreachable!("required fields were checked above");
         };
         let mut profile = NewParentProfile::new(&name, stress, experience);
@@ -273,15 +274,33 @@ impl ParentProfileInput {
 
 impl NewParentProfile {
     fn apply(&mut self, c: ParentProfileChanges) {
-        if let Some(v) = c.name { self.name = v; }
-        if let Some(v) = c.email { self.email = v; }
-        if let Some(v) = c.stress_level { self.stress_level = v; }
-        if let Some(v) = c.experience_level { self.experience_level = v; }
-        if let Some(v) = c.primary_concerns { self.primary_concerns = v; }
-        if let Some(v) = c.support_network { self.support_network = v; }
-        if let Some(v) = c.bio { self.bio = v; }
-        if let Some(v) = c.preferred_language { self.preferred_language = v; }
-        if let Some(v) = c.communication_preference { self.communication_preference = v; }
+        if let Some(v) = c.name {
+            self.name = v;
+        }
+        if let Some(v) = c.email {
+            self.email = v;
+        }
+        if let Some(v) = c.stress_level {
+            self.stress_level = v;
+        }
+        if let Some(v) = c.experience_level {
+            self.experience_level = v;
+        }
+        if let Some(v) = c.primary_concerns {
+            self.primary_concerns = v;
+        }
+        if let Some(v) = c.support_network {
+            self.support_network = v;
+        }
+        if let Some(v) = c.bio {
+            self.bio = v;
+        }
+        if let Some(v) = c.preferred_language {
+            self.preferred_language = v;
+        }
+        if let Some(v) = c.communication_preference {
+            self.communication_preference = v;
+        }
     }
 }
 
@@ -353,12 +372,10 @@ pub struct OnboardingChanges {
 impl OnboardingInput {
     pub fn validate(&self) -> Result<OnboardingChanges, Vec<FieldError>> {
         let mut e = Errors::new();
-        let mut changes = OnboardingChanges {
-            completed_onboarding: self.completed_onboarding,
-            ..Default::default()
-        };
+        let mut changes = OnboardingChanges { completed_onboarding: self.completed_onboarding, ..Default::default() };
         if let Some(step) = self.current_onboarding_step {
-            changes.current_onboarding_step = e.range("currentOnboardingStep", step, 0, ONBOARDING_STEP_MAX).map(|s| s as i32);
+            changes.current_onboarding_step =
+                e.range("currentOnboardingStep", step, 0, ONBOARDING_STEP_MAX).map(|s| s as i32);
         }
         if let Some(data) = &self.onboarding_data {
             match data {
@@ -474,12 +491,24 @@ impl ChildInput {
 
 impl NewChild {
     fn apply(&mut self, c: ChildChanges) {
-        if let Some(v) = c.name { self.name = v; }
-        if let Some(v) = c.age { self.age = v; }
-        if let Some(v) = c.special_needs { self.special_needs = v; }
-        if let Some(v) = c.routines { self.routines = v; }
-        if let Some(v) = c.development_notes { self.development_notes = v; }
-        if let Some(v) = c.last_assessment { self.last_assessment = v; }
+        if let Some(v) = c.name {
+            self.name = v;
+        }
+        if let Some(v) = c.age {
+            self.age = v;
+        }
+        if let Some(v) = c.special_needs {
+            self.special_needs = v;
+        }
+        if let Some(v) = c.routines {
+            self.routines = v;
+        }
+        if let Some(v) = c.development_notes {
+            self.development_notes = v;
+        }
+        if let Some(v) = c.last_assessment {
+            self.last_assessment = v;
+        }
     }
 }
 
@@ -611,13 +640,27 @@ impl GoalInput {
 
 impl NewGoal {
     fn apply(&mut self, c: GoalChanges) {
-        if let Some(v) = c.title { self.title = v; }
-        if let Some(v) = c.description { self.description = v; }
-        if let Some(v) = c.category { self.category = v; }
-        if let Some(v) = c.child_profile_id { self.child_profile_id = v; }
-        if let Some(v) = c.status { self.status = v; }
-        if let Some(v) = c.progress { self.progress = v; }
-        if let Some(v) = c.target_date { self.target_date = v; }
+        if let Some(v) = c.title {
+            self.title = v;
+        }
+        if let Some(v) = c.description {
+            self.description = v;
+        }
+        if let Some(v) = c.category {
+            self.category = v;
+        }
+        if let Some(v) = c.child_profile_id {
+            self.child_profile_id = v;
+        }
+        if let Some(v) = c.status {
+            self.status = v;
+        }
+        if let Some(v) = c.progress {
+            self.progress = v;
+        }
+        if let Some(v) = c.target_date {
+            self.target_date = v;
+        }
     }
 }
 
@@ -642,7 +685,10 @@ impl ParentingGoal {
     }
 }
 
-fn merge_results<T>(validated: Result<T, Vec<FieldError>>, required: Result<(), Vec<FieldError>>) -> Result<T, Vec<FieldError>> {
+fn merge_results<T>(
+    validated: Result<T, Vec<FieldError>>,
+    required: Result<(), Vec<FieldError>>,
+) -> Result<T, Vec<FieldError>> {
     match (validated, required) {
         (Ok(value), Ok(())) => Ok(value),
         (Err(mut errors), Err(more)) => {
@@ -682,7 +728,12 @@ pub trait FamilyStore {
     async fn delete_child(&self, owner: UserId, id: ChildId) -> StoreResult<()>;
 
     /// Goals ordered by id, optionally only those with `status`.
-    async fn goals(&self, owner: UserId, status: Option<GoalStatus>, page: PageRequest<GoalId>) -> StoreResult<Page<ParentingGoal, GoalId>>;
+    async fn goals(
+        &self,
+        owner: UserId,
+        status: Option<GoalStatus>,
+        page: PageRequest<GoalId>,
+    ) -> StoreResult<Page<ParentingGoal, GoalId>>;
     async fn goal(&self, owner: UserId, id: GoalId) -> StoreResult<ParentingGoal>;
     /// `Conflict` (`parent_profile_required`) without a profile; `Invalid` for another family's child.
     async fn create_goal(&self, owner: UserId, goal: NewGoal) -> StoreResult<ParentingGoal>;

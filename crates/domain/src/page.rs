@@ -40,9 +40,6 @@ impl<T, K> Page<T, K> {
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U, K> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next: self.next,
-        }
+        Page { items: self.items.into_iter().map(f).collect(), next: self.next }
     }
 }

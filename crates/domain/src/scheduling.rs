@@ -252,7 +252,11 @@ fn check_therapist_ids(e: &mut Errors, ids: &[i64]) -> Option<Vec<TherapistId>> 
         return None;
     }
     if before_len > THERAPISTS_PER_SESSION_MAX {
-        e.add("therapistIds", "too_many", format!("therapistIds may name at most {THERAPISTS_PER_SESSION_MAX} therapists"));
+        e.add(
+            "therapistIds",
+            "too_many",
+            format!("therapistIds may name at most {THERAPISTS_PER_SESSION_MAX} therapists"),
+        );
         return None;
     }
     let mut ok = true;
@@ -409,7 +413,11 @@ pub fn overlaps(a: (NaiveTime, NaiveTime), b: (NaiveTime, NaiveTime)) -> bool {
 #[async_trait]
 pub trait SchedulingStore {
     /// Therapists ordered by name then id; `query` matches any part of the name, in any case.
-    async fn therapists(&self, query: Option<&str>, page: PageRequest<TherapistKey>) -> StoreResult<Page<Therapist, TherapistKey>>;
+    async fn therapists(
+        &self,
+        query: Option<&str>,
+        page: PageRequest<TherapistKey>,
+    ) -> StoreResult<Page<Therapist, TherapistKey>>;
     async fn therapist(&self, id: TherapistId) -> StoreResult<Therapist>;
     async fn therapist_for_user(&self, user: UserId) -> StoreResult<Option<Therapist>>;
     /// Creates a therapist; a linked user becomes a `therapist` (admins stay admins).
@@ -419,12 +427,18 @@ pub trait SchedulingStore {
     async fn delete_therapist(&self, id: TherapistId) -> StoreResult<()>;
 
     /// Sessions visible in `scope` that match `filter`, by date, start time, id.
-    async fn sessions(&self, scope: SessionScope, filter: SessionFilter, page: PageRequest<SessionKey>) -> StoreResult<Page<Session, SessionKey>>;
+    async fn sessions(
+        &self,
+        scope: SessionScope,
+        filter: SessionFilter,
+        page: PageRequest<SessionKey>,
+    ) -> StoreResult<Page<Session, SessionKey>>;
     async fn session(&self, scope: SessionScope, id: SessionId) -> StoreResult<Session>;
     /// Books a session, or every occurrence of a series, or nothing: `Conflict`
     /// (`therapist_double_booked`) lists every overlap.
     async fn create_sessions(&self, session: NewSession) -> StoreResult<Vec<Session>>;
-    async fn update_session(&self, scope: SessionScope, id: SessionId, changes: SessionChanges) -> StoreResult<Session>;
+    async fn update_session(&self, scope: SessionScope, id: SessionId, changes: SessionChanges)
+        -> StoreResult<Session>;
     async fn delete_session(&self, id: SessionId) -> StoreResult<()>;
     /// Adds one therapist; adding one already there changes nothing.
     async fn add_session_therapist(&self, id: SessionId, therapist: TherapistId) -> StoreResult<Session>;
@@ -444,7 +458,10 @@ pub fn attach_therapists(sessions: &mut [Session], links: Vec<(SessionId, Therap
 }
 
 /// A session's slot after `changes`, checked: the date, times and status it will have.
-pub fn changed_slot(current: &Session, changes: &SessionChanges) -> Result<(NaiveDate, NaiveTime, NaiveTime, SessionStatus), Vec<FieldError>> {
+pub fn changed_slot(
+    current: &Session,
+    changes: &SessionChanges,
+) -> Result<(NaiveDate, NaiveTime, NaiveTime, SessionStatus), Vec<FieldError>> {
     let start = changes.start_time.unwrap_or(current.start_time);
     let end = changes.end_time.unwrap_or(current.end_time);
     check_time_order(start, end)?;
@@ -457,7 +474,13 @@ pub fn missing_therapists_error(requested: &[TherapistId], found: &[TherapistId]
         .iter()
         .enumerate()
         .filter(|(_, id)| !found.contains(id))
-        .map(|(index, id)| FieldError::new(format!("therapistIds[{index}]"), "unknown_therapist", format!("therapist {id} does not exist")))
+        .map(|(index, id)| {
+            FieldError::new(
+                format!("therapistIds[{index}]"),
+                "unknown_therapist",
+                format!("therapist {id} does not exist"),
+            )
+        })
         .collect();
     (!errors.is_empty()).then_some(crate::StoreError::Invalid(errors))
 }

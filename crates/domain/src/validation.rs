@@ -14,11 +14,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            code,
-            message: message.into(),
-        }
+        Self { field: field.into(), code, message: message.into() }
     }
 }
 
@@ -74,7 +70,13 @@ impl Errors {
     }
 
     /// A list of short strings: at most `max_items`, each a valid text of at most `max_len`.
-    pub fn text_list(&mut self, field: &str, values: &[String], max_items: usize, max_len: usize) -> Option<Vec<String>> {
+    pub fn text_list(
+        &mut self,
+        field: &str,
+        values: &[String],
+        max_items: usize,
+        max_len: usize,
+    ) -> Option<Vec<String>> {
         if values.len() > max_items {
             self.add(field, "too_many", format!("{field} may hold at most {max_items} items"));
             return None;
@@ -136,10 +138,23 @@ pub trait Choice: Sized + Copy + 'static {
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum $name {
             $(#[serde(rename = $text)] $variant),+
         }
+
+        // Written out rather than derived: the derive does not see renames made through a macro,
+        // and the spellings must be exactly the ones the API and the database use.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl $crate::validation::Choice for $name {
             const ALL: &'static [&'static str] = &[$($text),+];

@@ -26,17 +26,12 @@ fn argon2() -> Argon2<'static> {
 /// Hashes a password into a PHC string. Runs on the blocking pool: it costs tens of
 /// milliseconds of CPU by design.
 pub async fn hash_password(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || hash_password_now(&password))
-        .await
-        .map_err(|_| ApiError::Internal)?
+    tokio::task::spawn_blocking(move || hash_password_now(&password)).await.map_err(|_| ApiError::Internal)?
 }
 
 pub fn hash_password_now(password: &str) -> Result<String, ApiError> {
     let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|_| ApiError::Internal)
+    argon2().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string()).map_err(|_| ApiError::Internal)
 }
 
 /// A hash of a random password, verified against when the user does not exist, so an unknown

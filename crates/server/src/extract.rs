@@ -60,8 +60,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let message = message.split(" at line ").next().unwrap_or_default().to_owned();
         let (field, code) = match message.strip_prefix("unknown field `") {
             Some(rest) => {
+                // The path already ends at the unknown key.
                 let name = rest.split('`').next().unwrap_or_default();
-                let field = if field.is_empty() { name.to_owned() } else { format!("{field}.{name}") };
+                let field = if field.is_empty() { name.to_owned() } else { field };
                 (field, "unknown_field")
             }
             None if message.starts_with("missing field `") => {
@@ -129,9 +130,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 }
 
 fn serde_urlencoded_from_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| ApiError::BadRequest("malformed query string".into()))?)
-        .map(|axum::extract::Query(value)| value)
-        .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{query}").parse().map_err(|_| ApiError::BadRequest("malformed query string".into()))?,
+    )
+    .map(|axum::extract::Query(value)| value)
+    .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
 }
 
 /// `limit` and `cursor` of every list.
@@ -180,10 +183,7 @@ pub struct ListBody<T> {
 
 impl<T> ListBody<T> {
     pub fn from_page<K: Serialize>(page: carenest_domain::page::Page<T, K>) -> Self {
-        Self {
-            next_cursor: page.next.as_ref().map(encode_cursor),
-            items: page.items,
-        }
+        Self { next_cursor: page.next.as_ref().map(encode_cursor), items: page.items }
     }
 }
 

@@ -62,11 +62,24 @@ impl AppState {
     }
 
     /// Appends to the audit log: who did what to whose data. Never content.
-    pub async fn audit(&self, actor: &auth::CurrentUser, action: AuditAction, resource_type: &str, resource_id: i64, subject: UserId) -> ApiResult<()> {
+    pub async fn audit(
+        &self,
+        actor: &auth::CurrentUser,
+        action: AuditAction,
+        resource_type: &str,
+        resource_id: i64,
+        subject: UserId,
+    ) -> ApiResult<()> {
         self.audit_many(actor, action, resource_type, &[(resource_id, subject)]).await
     }
 
-    pub async fn audit_many(&self, actor: &auth::CurrentUser, action: AuditAction, resource_type: &str, resources: &[(i64, UserId)]) -> ApiResult<()> {
+    pub async fn audit_many(
+        &self,
+        actor: &auth::CurrentUser,
+        action: AuditAction,
+        resource_type: &str,
+        resources: &[(i64, UserId)],
+    ) -> ApiResult<()> {
         let at = carenest_domain::time::now();
         let entries: Vec<AuditEntry> = resources
             .iter()

@@ -12,12 +12,15 @@ use sqlx::{PgConnection, Row};
 
 use crate::{PgStore, ResultExt};
 
-const PROFILE_COLUMNS: &str = "id, user_id, name, email, stress_level, experience_level, primary_concerns, support_network, bio,
+const PROFILE_COLUMNS: &str =
+    "id, user_id, name, email, stress_level, experience_level, primary_concerns, support_network, bio,
     preferred_language, communication_preference, completed_onboarding, current_onboarding_step, onboarding_data,
     last_suggestion_check, created_at, updated_at";
-const CHILD_COLUMNS: &str = "c.id, c.parent_profile_id, c.name, c.age, c.special_needs, c.routines, c.development_notes,
+const CHILD_COLUMNS: &str =
+    "c.id, c.parent_profile_id, c.name, c.age, c.special_needs, c.routines, c.development_notes,
     c.last_assessment, c.created_at, c.updated_at";
-const GOAL_COLUMNS: &str = "g.id, g.parent_profile_id, g.child_profile_id, g.title, g.description, g.category, g.status,
+const GOAL_COLUMNS: &str =
+    "g.id, g.parent_profile_id, g.child_profile_id, g.title, g.description, g.category, g.status,
     g.progress, g.target_date, g.created_at, g.updated_at";
 
 fn profile_from_row(row: &PgRow) -> StoreResult<ParentProfile> {
@@ -91,12 +94,13 @@ async fn profile_id(conn: &mut PgConnection, owner: UserId) -> StoreResult<Paren
 /// can't vanish before the goal is written.
 async fn check_own_child(conn: &mut PgConnection, profile: ParentProfileId, child: Option<ChildId>) -> StoreResult<()> {
     let Some(child) = child else { return Ok(()) };
-    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM child_profiles WHERE id = $1 AND parent_profile_id = $2 FOR SHARE")
-        .bind(child.0)
-        .bind(profile.0)
-        .fetch_optional(conn)
-        .await
-        .store()?;
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM child_profiles WHERE id = $1 AND parent_profile_id = $2 FOR SHARE")
+            .bind(child.0)
+            .bind(profile.0)
+            .fetch_optional(conn)
+            .await
+            .store()?;
     found.map(drop).ok_or_else(foreign_child_error)
 }
 
@@ -315,7 +319,12 @@ impl FamilyStore for PgStore {
         Ok(())
     }
 
-    async fn goals(&self, owner: UserId, status: Option<GoalStatus>, page: PageRequest<GoalId>) -> StoreResult<Page<ParentingGoal, GoalId>> {
+    async fn goals(
+        &self,
+        owner: UserId,
+        status: Option<GoalStatus>,
+        page: PageRequest<GoalId>,
+    ) -> StoreResult<Page<ParentingGoal, GoalId>> {
         let rows = sqlx::query(&format!(
             "SELECT {GOAL_COLUMNS} FROM parenting_goals g JOIN parent_profiles p ON p.id = g.parent_profile_id
              WHERE p.user_id = $1 AND g.id > $2 AND ($3::text IS NULL OR g.status = $3) ORDER BY g.id LIMIT $4"
@@ -435,16 +444,20 @@ impl FamilyStore for PgStore {
             return Ok(Family::default());
         };
         let profile = profile_from_row(&row)?;
-        let children = sqlx::query(&format!("SELECT {CHILD_COLUMNS} FROM child_profiles c WHERE c.parent_profile_id = $1 ORDER BY c.id"))
-            .bind(profile.id.0)
-            .fetch_all(&mut *tx)
-            .await
-            .store()?;
-        let goals = sqlx::query(&format!("SELECT {GOAL_COLUMNS} FROM parenting_goals g WHERE g.parent_profile_id = $1 ORDER BY g.id"))
-            .bind(profile.id.0)
-            .fetch_all(&mut *tx)
-            .await
-            .store()?;
+        let children = sqlx::query(&format!(
+            "SELECT {CHILD_COLUMNS} FROM child_profiles c WHERE c.parent_profile_id = $1 ORDER BY c.id"
+        ))
+        .bind(profile.id.0)
+        .fetch_all(&mut *tx)
+        .await
+        .store()?;
+        let goals = sqlx::query(&format!(
+            "SELECT {GOAL_COLUMNS} FROM parenting_goals g WHERE g.parent_profile_id = $1 ORDER BY g.id"
+        ))
+        .bind(profile.id.0)
+        .fetch_all(&mut *tx)
+        .await
+        .store()?;
         tx.commit().await.store()?;
         Ok(Family {
             profile: Some(profile),

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use carenest_domain::error::known_constraint;
 use carenest_domain::StoreError;
+use sqlx::migrate::MigrateDatabase;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::migrate::MigrateDatabase;
 use sqlx::{ConnectOptions, PgPool, Postgres};
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -28,10 +28,7 @@ pub struct PoolSettings {
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self {
-            max_connections: 10,
-            acquire_timeout: Duration::from_secs(5),
-        }
+        Self { max_connections: 10, acquire_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -93,7 +90,9 @@ pub(crate) fn map_error(error: sqlx::Error) -> StoreError {
             match (db.code().as_deref(), constraint) {
                 (Some("23505"), Some(name)) => StoreError::conflict(name, "already exists"),
                 (Some("23514"), Some(name)) => StoreError::invalid(name, "constraint", format!("violates {name}")),
-                (Some("23503"), _) => StoreError::invalid("reference", "unknown_reference", "refers to a record that does not exist"),
+                (Some("23503"), _) => {
+                    StoreError::invalid("reference", "unknown_reference", "refers to a record that does not exist")
+                }
                 // Admin shutdown, cannot connect now, too many connections.
                 (Some(code), _) if code.starts_with("57P") || code.starts_with("08") || code == "53300" => {
                     StoreError::Unavailable(Box::new(error))
@@ -101,9 +100,11 @@ pub(crate) fn map_error(error: sqlx::Error) -> StoreError {
                 _ => StoreError::Other(Box::new(error)),
             }
         }
-        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
-            StoreError::Unavailable(Box::new(error))
-        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(error)),
         _ => StoreError::Other(Box::new(error)),
     }
 }

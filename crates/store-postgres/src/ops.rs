@@ -63,9 +63,11 @@ impl OpsStore for PgStore {
 
     async fn mark_seeder(&self, name: &str, ran: bool) -> StoreResult<()> {
         let query = if ran {
-            sqlx::query("INSERT INTO seeders (name, created_at, updated_at) VALUES ($1, $2, $2) ON CONFLICT (name) DO NOTHING")
-                .bind(name)
-                .bind(now())
+            sqlx::query(
+                "INSERT INTO seeders (name, created_at, updated_at) VALUES ($1, $2, $2) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(now())
         } else {
             sqlx::query("DELETE FROM seeders WHERE name = $1").bind(name)
         };

@@ -67,11 +67,13 @@ async fn with_therapists(conn: &mut PgConnection, rows: &[PgRow]) -> StoreResult
 }
 
 async fn sessions_by_id(conn: &mut PgConnection, ids: &[i64]) -> StoreResult<Vec<Session>> {
-    let rows = sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = ANY($1) ORDER BY s.date, s.start_time, s.id"))
-        .bind(ids)
-        .fetch_all(&mut *conn)
-        .await
-        .store()?;
+    let rows = sqlx::query(&format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = ANY($1) ORDER BY s.date, s.start_time, s.id"
+    ))
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await
+    .store()?;
     with_therapists(conn, &rows).await
 }
 
@@ -82,7 +84,9 @@ fn push_scope(query: &mut QueryBuilder<'_, Postgres>, scope: SessionScope) {
             query.push(" AND FALSE");
         }
         SessionScope::Therapist(therapist) => {
-            query.push(" AND EXISTS (SELECT 1 FROM session_therapists v WHERE v.session_id = s.id AND v.therapist_id = ");
+            query.push(
+                " AND EXISTS (SELECT 1 FROM session_therapists v WHERE v.session_id = s.id AND v.therapist_id = ",
+            );
             query.push_bind(therapist.0).push(")");
         }
         SessionScope::Parent(user) => {
@@ -217,7 +221,11 @@ async fn locked_session(conn: &mut PgConnection, scope: SessionScope, id: Sessio
 
 #[async_trait]
 impl SchedulingStore for PgStore {
-    async fn therapists(&self, search: Option<&str>, page: PageRequest<TherapistKey>) -> StoreResult<Page<Therapist, TherapistKey>> {
+    async fn therapists(
+        &self,
+        search: Option<&str>,
+        page: PageRequest<TherapistKey>,
+    ) -> StoreResult<Page<Therapist, TherapistKey>> {
         let pattern = search.map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
         let (after_name, after_id) = page.after.clone().map_or((None, 0), |(name, id)| (Some(name), id.0));
         let rows = sqlx::query(&format!(
@@ -310,7 +318,12 @@ impl SchedulingStore for PgStore {
         tx.commit().await.store()
     }
 
-    async fn sessions(&self, scope: SessionScope, filter: SessionFilter, page: PageRequest<SessionKey>) -> StoreResult<Page<Session, SessionKey>> {
+    async fn sessions(
+        &self,
+        scope: SessionScope,
+        filter: SessionFilter,
+        page: PageRequest<SessionKey>,
+    ) -> StoreResult<Page<Session, SessionKey>> {
         let mut query = QueryBuilder::new(format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE TRUE"));
         push_scope(&mut query, scope);
         if let Some(from) = filter.from {
@@ -320,7 +333,9 @@ impl SchedulingStore for PgStore {
             query.push(" AND s.date <= ").push_bind(to);
         }
         if let Some(therapist) = filter.therapist_id {
-            query.push(" AND EXISTS (SELECT 1 FROM session_therapists f WHERE f.session_id = s.id AND f.therapist_id = ");
+            query.push(
+                " AND EXISTS (SELECT 1 FROM session_therapists f WHERE f.session_id = s.id AND f.therapist_id = ",
+            );
             query.push_bind(therapist.0).push(")");
         }
         if let Some(child) = filter.child_profile_id {
@@ -384,14 +399,17 @@ impl SchedulingStore for PgStore {
         Ok(sessions)
     }
 
-    async fn update_session(&self, scope: SessionScope, id: SessionId, changes: SessionChanges) -> StoreResult<Session> {
+    async fn update_session(
+        &self,
+        scope: SessionScope,
+        id: SessionId,
+        changes: SessionChanges,
+    ) -> StoreResult<Session> {
         let mut tx = self.pool.begin().await.store()?;
         let current = locked_session(&mut tx, scope, id).await?;
         let (date, start, end, status) = changed_slot(&current, &changes).map_err(StoreError::Invalid)?;
-        let therapists = changes
-            .therapist_ids
-            .clone()
-            .unwrap_or_else(|| current.therapists.iter().map(|t| t.id).collect());
+        let therapists =
+            changes.therapist_ids.clone().unwrap_or_else(|| current.therapists.iter().map(|t| t.id).collect());
         if changes.therapist_ids.is_some() {
             lock_therapists(&mut tx, &therapists).await?;
         } else {
@@ -409,7 +427,15 @@ impl SchedulingStore for PgStore {
             wanted.sort();
             now_on != wanted
         });
-        let row_changes = (date, start, end, status, &notes, child) != (current.date, current.start_time, current.end_time, current.status, &current.notes, current.child_profile_id);
+        let row_changes = (date, start, end, status, &notes, child)
+            != (
+                current.date,
+                current.start_time,
+                current.end_time,
+                current.status,
+                &current.notes,
+                current.child_profile_id,
+            );
         if !row_changes && !therapists_change {
             return Ok(current);
         }
@@ -462,10 +488,16 @@ impl SchedulingStore for PgStore {
         }
         lock_therapists(&mut tx, &[therapist]).await.map_err(|_| StoreError::NotFound)?;
         if current.status != SessionStatus::Cancelled {
-            find_conflicts(&mut tx, &[therapist], &[current.date], current.start_time, current.end_time, Some(id)).await?;
+            find_conflicts(&mut tx, &[therapist], &[current.date], current.start_time, current.end_time, Some(id))
+                .await?;
         }
         link_therapists(&mut tx, &[id.0], &[therapist]).await?;
-        sqlx::query("UPDATE sessions SET updated_at = $2 WHERE id = $1").bind(id.0).bind(now()).execute(&mut *tx).await.store()?;
+        sqlx::query("UPDATE sessions SET updated_at = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .store()?;
         let session = sessions_by_id(&mut tx, &[id.0]).await?.remove(0);
         tx.commit().await.store()?;
         Ok(session)
@@ -481,7 +513,12 @@ impl SchedulingStore for PgStore {
             .await
             .store()?;
         if removed.rows_affected() > 0 {
-            sqlx::query("UPDATE sessions SET updated_at = $2 WHERE id = $1").bind(id.0).bind(now()).execute(&mut *tx).await.store()?;
+            sqlx::query("UPDATE sessions SET updated_at = $2 WHERE id = $1")
+                .bind(id.0)
+                .bind(now())
+                .execute(&mut *tx)
+                .await
+                .store()?;
         }
         tx.commit().await.store()
     }

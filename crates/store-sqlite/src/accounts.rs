@@ -1,5 +1,7 @@
 use async_trait::async_trait;
-use carenest_domain::accounts::{AccountStore, Credentials, NewUser, Role, ThrottleKey, ThrottlePolicy, User, UserChanges};
+use carenest_domain::accounts::{
+    AccountStore, Credentials, NewUser, Role, ThrottleKey, ThrottlePolicy, User, UserChanges,
+};
 use carenest_domain::error::parse_stored;
 use carenest_domain::ids::UserId;
 use carenest_domain::page::{Page, PageRequest};
@@ -26,10 +28,7 @@ pub(crate) fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
 }
 
 fn credentials_from_row(row: &SqliteRow) -> StoreResult<Credentials> {
-    Ok(Credentials {
-        user: user_from_row(row)?,
-        password_hash: row.try_get("password").store()?,
-    })
+    Ok(Credentials { user: user_from_row(row)?, password_hash: row.try_get("password").store()? })
 }
 
 fn keys(keys: &[ThrottleKey]) -> String {
@@ -134,13 +133,14 @@ impl AccountStore for SqliteStore {
         if role != Role::Admin {
             ensure_other_admin(&mut tx, id).await?;
         }
-        let row = sqlx::query(&format!("UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1 RETURNING {USER_COLUMNS}"))
-            .bind(id.0)
-            .bind(role.as_str())
-            .bind(ts(now()))
-            .fetch_one(&mut *tx)
-            .await
-            .store()?;
+        let row =
+            sqlx::query(&format!("UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1 RETURNING {USER_COLUMNS}"))
+                .bind(id.0)
+                .bind(role.as_str())
+                .bind(ts(now()))
+                .fetch_one(&mut *tx)
+                .await
+                .store()?;
         tx.commit().await.store()?;
         user_from_row(&row)
     }
@@ -219,7 +219,12 @@ impl AccountStore for SqliteStore {
             .map(drop)
     }
 
-    async fn login_locked_until(&self, throttle_keys: &[ThrottleKey], policy: ThrottlePolicy, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+    async fn login_locked_until(
+        &self,
+        throttle_keys: &[ThrottleKey],
+        policy: ThrottlePolicy,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
         let started: Option<DateTime<Utc>> = sqlx::query_scalar(
             "SELECT max(window_starts_at) FROM login_throttles
              WHERE throttle_key IN (SELECT value FROM json_each(?1)) AND failures >= ?2 AND window_starts_at > ?3",
@@ -233,7 +238,12 @@ impl AccountStore for SqliteStore {
         Ok(started.map(|at| at + policy.window))
     }
 
-    async fn record_login_failure(&self, throttle_keys: &[ThrottleKey], policy: ThrottlePolicy, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn record_login_failure(
+        &self,
+        throttle_keys: &[ThrottleKey],
+        policy: ThrottlePolicy,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         // `WHERE true` lets SQLite parse the upsert after a SELECT.
         sqlx::query(
             "INSERT INTO login_throttles (throttle_key, failures, window_starts_at, created_at, updated_at)

@@ -37,7 +37,11 @@ impl AuditStore for SqliteStore {
         tx.commit().await.store()
     }
 
-    async fn audit_entries(&self, subject: UserId, page: PageRequest<i64>) -> StoreResult<Page<(i64, AuditEntry), i64>> {
+    async fn audit_entries(
+        &self,
+        subject: UserId,
+        page: PageRequest<i64>,
+    ) -> StoreResult<Page<(i64, AuditEntry), i64>> {
         let rows = sqlx::query(
             "SELECT id, at, actor_user_id, actor_role, action, resource_type, resource_id, subject_user_id FROM audit_log
              WHERE subject_user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",

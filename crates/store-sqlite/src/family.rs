@@ -8,17 +8,20 @@ use carenest_domain::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{SqliteConnection, Row};
+use sqlx::{Row, SqliteConnection};
 
 use crate::{ts, ResultExt, SqliteStore};
 use sqlx::types::Json;
 
-const PROFILE_COLUMNS: &str = "id, user_id, name, email, stress_level, experience_level, primary_concerns, support_network, bio,
+const PROFILE_COLUMNS: &str =
+    "id, user_id, name, email, stress_level, experience_level, primary_concerns, support_network, bio,
     preferred_language, communication_preference, completed_onboarding, current_onboarding_step, onboarding_data,
     last_suggestion_check, created_at, updated_at";
-const CHILD_COLUMNS: &str = "c.id, c.parent_profile_id, c.name, c.age, c.special_needs, c.routines, c.development_notes,
+const CHILD_COLUMNS: &str =
+    "c.id, c.parent_profile_id, c.name, c.age, c.special_needs, c.routines, c.development_notes,
     c.last_assessment, c.created_at, c.updated_at";
-const GOAL_COLUMNS: &str = "g.id, g.parent_profile_id, g.child_profile_id, g.title, g.description, g.category, g.status,
+const GOAL_COLUMNS: &str =
+    "g.id, g.parent_profile_id, g.child_profile_id, g.title, g.description, g.category, g.status,
     g.progress, g.target_date, g.created_at, g.updated_at";
 
 fn profile_from_row(row: &SqliteRow) -> StoreResult<ParentProfile> {
@@ -90,14 +93,19 @@ async fn profile_id(conn: &mut SqliteConnection, owner: UserId) -> StoreResult<P
 
 /// A goal may only point at a child of the same family; the child row is share-locked so it
 /// can't vanish before the goal is written.
-async fn check_own_child(conn: &mut SqliteConnection, profile: ParentProfileId, child: Option<ChildId>) -> StoreResult<()> {
+async fn check_own_child(
+    conn: &mut SqliteConnection,
+    profile: ParentProfileId,
+    child: Option<ChildId>,
+) -> StoreResult<()> {
     let Some(child) = child else { return Ok(()) };
-    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM child_profiles WHERE id = ?1 AND parent_profile_id = ?2")
-        .bind(child.0)
-        .bind(profile.0)
-        .fetch_optional(conn)
-        .await
-        .store()?;
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM child_profiles WHERE id = ?1 AND parent_profile_id = ?2")
+            .bind(child.0)
+            .bind(profile.0)
+            .fetch_optional(conn)
+            .await
+            .store()?;
     found.map(drop).ok_or_else(foreign_child_error)
 }
 
@@ -113,11 +121,11 @@ impl FamilyStore for SqliteStore {
     }
 
     async fn create_parent_profile(&self, owner: UserId, p: NewParentProfile) -> StoreResult<ParentProfile> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(
             "INSERT INTO parent_profiles (user_id, name, email, stress_level, experience_level, primary_concerns, support_network,
                 bio, preferred_language, communication_preference, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) RETURNING *"
-        ))
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) RETURNING *",
+        )
         .bind(owner.0)
         .bind(&p.name)
         .bind(&p.email)
@@ -146,11 +154,11 @@ impl FamilyStore for SqliteStore {
         let Some(p) = current.changed_fields(changes) else {
             return Ok(current);
         };
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(
             "UPDATE parent_profiles SET name = ?2, email = ?3, stress_level = ?4, experience_level = ?5, primary_concerns = ?6,
                 support_network = ?7, bio = ?8, preferred_language = ?9, communication_preference = ?10, updated_at = ?11
-             WHERE id = ?1 RETURNING *"
-        ))
+             WHERE id = ?1 RETURNING *",
+        )
         .bind(current.id.0)
         .bind(&p.name)
         .bind(&p.email)
@@ -195,10 +203,10 @@ impl FamilyStore for SqliteStore {
         if after == Onboarding::from(&current) {
             return Ok(current);
         }
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(
             "UPDATE parent_profiles SET current_onboarding_step = ?2, completed_onboarding = ?3, onboarding_data = ?4, updated_at = ?5
-             WHERE id = ?1 RETURNING *"
-        ))
+             WHERE id = ?1 RETURNING *",
+        )
         .bind(current.id.0)
         .bind(after.current_onboarding_step)
         .bind(after.completed_onboarding)
@@ -251,11 +259,11 @@ impl FamilyStore for SqliteStore {
     async fn create_child(&self, owner: UserId, child: NewChild) -> StoreResult<ChildProfile> {
         let mut tx = self.write().await?;
         let profile = profile_id(&mut tx, owner).await?;
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(
             "INSERT INTO child_profiles (parent_profile_id, name, age, special_needs, routines, development_notes, last_assessment,
                 created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING *"
-        ))
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING *",
+        )
         .bind(profile.0)
         .bind(&child.name)
         .bind(child.age)
@@ -286,11 +294,11 @@ impl FamilyStore for SqliteStore {
         let Some(c) = current.changed_fields(changes) else {
             return Ok(current);
         };
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(
             "UPDATE child_profiles SET name = ?2, age = ?3, special_needs = ?4, routines = ?5, development_notes = ?6,
                 last_assessment = ?7, updated_at = ?8
-             WHERE id = ?1 RETURNING *"
-        ))
+             WHERE id = ?1 RETURNING *",
+        )
         .bind(id.0)
         .bind(&c.name)
         .bind(c.age)
@@ -321,7 +329,12 @@ impl FamilyStore for SqliteStore {
         Ok(())
     }
 
-    async fn goals(&self, owner: UserId, status: Option<GoalStatus>, page: PageRequest<GoalId>) -> StoreResult<Page<ParentingGoal, GoalId>> {
+    async fn goals(
+        &self,
+        owner: UserId,
+        status: Option<GoalStatus>,
+        page: PageRequest<GoalId>,
+    ) -> StoreResult<Page<ParentingGoal, GoalId>> {
         let rows = sqlx::query(&format!(
             "SELECT {GOAL_COLUMNS} FROM parenting_goals g JOIN parent_profiles p ON p.id = g.parent_profile_id
              WHERE p.user_id = ?1 AND g.id > ?2 AND (?3 IS NULL OR g.status = ?3) ORDER BY g.id LIMIT ?4"
@@ -353,11 +366,11 @@ impl FamilyStore for SqliteStore {
         let mut tx = self.write().await?;
         let profile = profile_id(&mut tx, owner).await?;
         check_own_child(&mut tx, profile, goal.child_profile_id).await?;
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(
             "INSERT INTO parenting_goals (parent_profile_id, child_profile_id, title, description, category, status, progress,
                 target_date, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) RETURNING *"
-        ))
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) RETURNING *",
+        )
         .bind(profile.0)
         .bind(goal.child_profile_id.map(|c| c.0))
         .bind(&goal.title)
@@ -392,11 +405,11 @@ impl FamilyStore for SqliteStore {
         if g.child_profile_id != current.child_profile_id {
             check_own_child(&mut tx, current.parent_profile_id, g.child_profile_id).await?;
         }
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(
             "UPDATE parenting_goals SET child_profile_id = ?2, title = ?3, description = ?4, category = ?5, status = ?6,
                 progress = ?7, target_date = ?8, updated_at = ?9
-             WHERE id = ?1 RETURNING *"
-        ))
+             WHERE id = ?1 RETURNING *",
+        )
         .bind(id.0)
         .bind(g.child_profile_id.map(|c| c.0))
         .bind(&g.title)
@@ -440,16 +453,20 @@ impl FamilyStore for SqliteStore {
             return Ok(Family::default());
         };
         let profile = profile_from_row(&row)?;
-        let children = sqlx::query(&format!("SELECT {CHILD_COLUMNS} FROM child_profiles c WHERE c.parent_profile_id = ?1 ORDER BY c.id"))
-            .bind(profile.id.0)
-            .fetch_all(&mut *tx)
-            .await
-            .store()?;
-        let goals = sqlx::query(&format!("SELECT {GOAL_COLUMNS} FROM parenting_goals g WHERE g.parent_profile_id = ?1 ORDER BY g.id"))
-            .bind(profile.id.0)
-            .fetch_all(&mut *tx)
-            .await
-            .store()?;
+        let children = sqlx::query(&format!(
+            "SELECT {CHILD_COLUMNS} FROM child_profiles c WHERE c.parent_profile_id = ?1 ORDER BY c.id"
+        ))
+        .bind(profile.id.0)
+        .fetch_all(&mut *tx)
+        .await
+        .store()?;
+        let goals = sqlx::query(&format!(
+            "SELECT {GOAL_COLUMNS} FROM parenting_goals g WHERE g.parent_profile_id = ?1 ORDER BY g.id"
+        ))
+        .bind(profile.id.0)
+        .fetch_all(&mut *tx)
+        .await
+        .store()?;
         tx.commit().await.store()?;
         Ok(Family {
             profile: Some(profile),

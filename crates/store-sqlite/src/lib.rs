@@ -123,9 +123,13 @@ pub(crate) fn map_error(error: sqlx::Error) -> StoreError {
                 // SQLITE_CONSTRAINT_CHECK
                 (Some("275"), Some(name)) => StoreError::invalid(name, "constraint", format!("violates {name}")),
                 // SQLITE_CONSTRAINT_FOREIGNKEY
-                (Some("787"), _) => StoreError::invalid("reference", "unknown_reference", "refers to a record that does not exist"),
+                (Some("787"), _) => {
+                    StoreError::invalid("reference", "unknown_reference", "refers to a record that does not exist")
+                }
                 // SQLITE_BUSY and SQLITE_LOCKED with their extended codes
-                (Some(code), _) if matches!(code.parse::<i32>().map(|c| c & 0xff), Ok(5 | 6)) => StoreError::Unavailable(Box::new(error)),
+                (Some(code), _) if matches!(code.parse::<i32>().map(|c| c & 0xff), Ok(5 | 6)) => {
+                    StoreError::Unavailable(Box::new(error))
+                }
                 _ => StoreError::Other(Box::new(error)),
             }
         }
@@ -167,7 +171,10 @@ mod tests {
     #[test]
     fn sqlite_messages_map_back_to_constraint_names() {
         assert_eq!(constraint_name("UNIQUE constraint failed: index 'users_username_key'"), Some("users_username_key"));
-        assert_eq!(constraint_name("UNIQUE constraint failed: parent_profiles.user_id"), Some("parent_profiles_user_id_key"));
+        assert_eq!(
+            constraint_name("UNIQUE constraint failed: parent_profiles.user_id"),
+            Some("parent_profiles_user_id_key")
+        );
         assert_eq!(
             constraint_name("UNIQUE constraint failed: session_therapists.session_id, session_therapists.therapist_id"),
             Some("session_therapists_session_id_therapist_id_key")

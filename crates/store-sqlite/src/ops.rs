@@ -4,14 +4,16 @@ use carenest_domain::time::now;
 use carenest_domain::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 
-use crate::{known_migrations, SqliteStore, ResultExt, MIGRATOR};
+use crate::{known_migrations, ResultExt, SqliteStore, MIGRATOR};
 
 impl SqliteStore {
     async fn applied_migrations(&self) -> StoreResult<Vec<(i64, DateTime<Utc>)>> {
-        let table_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')")
-            .fetch_one(&self.pool)
-            .await
-            .store()?;
+        let table_exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .store()?;
         if !table_exists {
             return Ok(Vec::new());
         }
@@ -63,9 +65,11 @@ impl OpsStore for SqliteStore {
 
     async fn mark_seeder(&self, name: &str, ran: bool) -> StoreResult<()> {
         let query = if ran {
-            sqlx::query("INSERT INTO seeders (name, created_at, updated_at) VALUES (?1, ?2, ?2) ON CONFLICT (name) DO NOTHING")
-                .bind(name)
-                .bind(crate::ts(now()))
+            sqlx::query(
+                "INSERT INTO seeders (name, created_at, updated_at) VALUES (?1, ?2, ?2) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(crate::ts(now()))
         } else {
             sqlx::query("DELETE FROM seeders WHERE name = ?1").bind(name)
         };

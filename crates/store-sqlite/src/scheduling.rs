@@ -8,7 +8,7 @@ use carenest_domain::{StoreError, StoreResult};
 use chrono::NaiveDate;
 use chrono::NaiveTime;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{SqliteConnection, Sqlite, QueryBuilder, Row};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use crate::{json_list, ts, ResultExt, SqliteStore};
 
@@ -82,7 +82,9 @@ fn push_scope(query: &mut QueryBuilder<'_, Sqlite>, scope: SessionScope) {
             query.push(" AND FALSE");
         }
         SessionScope::Therapist(therapist) => {
-            query.push(" AND EXISTS (SELECT 1 FROM session_therapists v WHERE v.session_id = s.id AND v.therapist_id = ");
+            query.push(
+                " AND EXISTS (SELECT 1 FROM session_therapists v WHERE v.session_id = s.id AND v.therapist_id = ",
+            );
             query.push_bind(therapist.0).push(")");
         }
         SessionScope::Parent(user) => {
@@ -99,11 +101,12 @@ fn push_scope(query: &mut QueryBuilder<'_, Sqlite>, scope: SessionScope) {
 async fn lock_therapists(conn: &mut SqliteConnection, requested: &[TherapistId]) -> StoreResult<()> {
     let mut ids: Vec<i64> = requested.iter().map(|t| t.0).collect();
     ids.sort_unstable();
-    let found: Vec<i64> = sqlx::query_scalar("SELECT id FROM therapists WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id")
-        .bind(json_list(&ids))
-        .fetch_all(conn)
-        .await
-        .store()?;
+    let found: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM therapists WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id")
+            .bind(json_list(&ids))
+            .fetch_all(conn)
+            .await
+            .store()?;
     let found: Vec<TherapistId> = found.into_iter().map(TherapistId).collect();
     missing_therapists_error(requested, &found).map_or(Ok(()), Err)
 }
@@ -162,7 +165,11 @@ async fn find_conflicts(
     Err(double_booking_error(conflicts))
 }
 
-async fn link_therapists(conn: &mut SqliteConnection, sessions: &[i64], therapists: &[TherapistId]) -> StoreResult<u64> {
+async fn link_therapists(
+    conn: &mut SqliteConnection,
+    sessions: &[i64],
+    therapists: &[TherapistId],
+) -> StoreResult<u64> {
     let therapist_ids: Vec<i64> = therapists.iter().map(|t| t.0).collect();
     let inserted = sqlx::query(
         "INSERT INTO session_therapists (session_id, therapist_id, created_at, updated_at)
@@ -217,7 +224,11 @@ async fn locked_session(conn: &mut SqliteConnection, scope: SessionScope, id: Se
 
 #[async_trait]
 impl SchedulingStore for SqliteStore {
-    async fn therapists(&self, search: Option<&str>, page: PageRequest<TherapistKey>) -> StoreResult<Page<Therapist, TherapistKey>> {
+    async fn therapists(
+        &self,
+        search: Option<&str>,
+        page: PageRequest<TherapistKey>,
+    ) -> StoreResult<Page<Therapist, TherapistKey>> {
         let pattern = search.map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
         let (after_name, after_id) = page.after.clone().map_or((None, 0), |(name, id)| (Some(name), id.0));
         let rows = sqlx::query(&format!(
@@ -310,7 +321,12 @@ impl SchedulingStore for SqliteStore {
         tx.commit().await.store()
     }
 
-    async fn sessions(&self, scope: SessionScope, filter: SessionFilter, page: PageRequest<SessionKey>) -> StoreResult<Page<Session, SessionKey>> {
+    async fn sessions(
+        &self,
+        scope: SessionScope,
+        filter: SessionFilter,
+        page: PageRequest<SessionKey>,
+    ) -> StoreResult<Page<Session, SessionKey>> {
         let mut query = QueryBuilder::new(format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE TRUE"));
         push_scope(&mut query, scope);
         if let Some(from) = filter.from {
@@ -320,7 +336,9 @@ impl SchedulingStore for SqliteStore {
             query.push(" AND s.date <= ").push_bind(to);
         }
         if let Some(therapist) = filter.therapist_id {
-            query.push(" AND EXISTS (SELECT 1 FROM session_therapists f WHERE f.session_id = s.id AND f.therapist_id = ");
+            query.push(
+                " AND EXISTS (SELECT 1 FROM session_therapists f WHERE f.session_id = s.id AND f.therapist_id = ",
+            );
             query.push_bind(therapist.0).push(")");
         }
         if let Some(child) = filter.child_profile_id {
@@ -388,14 +406,17 @@ impl SchedulingStore for SqliteStore {
         Ok(sessions)
     }
 
-    async fn update_session(&self, scope: SessionScope, id: SessionId, changes: SessionChanges) -> StoreResult<Session> {
+    async fn update_session(
+        &self,
+        scope: SessionScope,
+        id: SessionId,
+        changes: SessionChanges,
+    ) -> StoreResult<Session> {
         let mut tx = self.write().await?;
         let current = locked_session(&mut tx, scope, id).await?;
         let (date, start, end, status) = changed_slot(&current, &changes).map_err(StoreError::Invalid)?;
-        let therapists = changes
-            .therapist_ids
-            .clone()
-            .unwrap_or_else(|| current.therapists.iter().map(|t| t.id).collect());
+        let therapists =
+            changes.therapist_ids.clone().unwrap_or_else(|| current.therapists.iter().map(|t| t.id).collect());
         if changes.therapist_ids.is_some() {
             lock_therapists(&mut tx, &therapists).await?;
         } else {
@@ -413,7 +434,15 @@ impl SchedulingStore for SqliteStore {
             wanted.sort();
             now_on != wanted
         });
-        let row_changes = (date, start, end, status, &notes, child) != (current.date, current.start_time, current.end_time, current.status, &current.notes, current.child_profile_id);
+        let row_changes = (date, start, end, status, &notes, child)
+            != (
+                current.date,
+                current.start_time,
+                current.end_time,
+                current.status,
+                &current.notes,
+                current.child_profile_id,
+            );
         if !row_changes && !therapists_change {
             return Ok(current);
         }
@@ -466,10 +495,16 @@ impl SchedulingStore for SqliteStore {
         }
         lock_therapists(&mut tx, &[therapist]).await.map_err(|_| StoreError::NotFound)?;
         if current.status != SessionStatus::Cancelled {
-            find_conflicts(&mut tx, &[therapist], &[current.date], current.start_time, current.end_time, Some(id)).await?;
+            find_conflicts(&mut tx, &[therapist], &[current.date], current.start_time, current.end_time, Some(id))
+                .await?;
         }
         link_therapists(&mut tx, &[id.0], &[therapist]).await?;
-        sqlx::query("UPDATE sessions SET updated_at = ?2 WHERE id = ?1").bind(id.0).bind(ts(now())).execute(&mut *tx).await.store()?;
+        sqlx::query("UPDATE sessions SET updated_at = ?2 WHERE id = ?1")
+            .bind(id.0)
+            .bind(ts(now()))
+            .execute(&mut *tx)
+            .await
+            .store()?;
         let session = sessions_by_id(&mut tx, &[id.0]).await?.remove(0);
         tx.commit().await.store()?;
         Ok(session)
@@ -485,7 +520,12 @@ impl SchedulingStore for SqliteStore {
             .await
             .store()?;
         if removed.rows_affected() > 0 {
-            sqlx::query("UPDATE sessions SET updated_at = ?2 WHERE id = ?1").bind(id.0).bind(ts(now())).execute(&mut *tx).await.store()?;
+            sqlx::query("UPDATE sessions SET updated_at = ?2 WHERE id = ?1")
+                .bind(id.0)
+                .bind(ts(now()))
+                .execute(&mut *tx)
+                .await
+                .store()?;
         }
         tx.commit().await.store()
     }

@@ -76,14 +76,23 @@ impl TestDb {
                     _ => "timed out".to_owned(),
                 };
                 if postgres_required() {
-                    panic!("CARENEST_REQUIRE_POSTGRES is set but PostgreSQL at {} is unreachable: {reason}", carenest_store::redact(&server));
+                    panic!(
+                        "CARENEST_REQUIRE_POSTGRES is set but PostgreSQL at {} is unreachable: {reason}",
+                        carenest_store::redact(&server)
+                    );
                 }
-                eprintln!("skipped: PostgreSQL half of this test (no server at {}: {reason})", carenest_store::redact(&server));
+                eprintln!(
+                    "skipped: PostgreSQL half of this test (no server at {}: {reason})",
+                    carenest_store::redact(&server)
+                );
                 return None;
             }
         };
         let name = format!("carenest_test_{:016x}", rand::thread_rng().gen::<u64>());
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("a test database can be created");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("a test database can be created");
         admin.close().await.ok();
         let url = with_database(&server, &name);
         let store = carenest_store::connect(&url, PoolSettings::default()).await.expect("PostgreSQL connects");
@@ -112,7 +121,9 @@ impl TestDb {
     /// A raw connection for tests that check the schema itself.
     pub async fn raw(&self) -> Raw {
         match &self.kind {
-            Kind::Sqlite { .. } => Raw::Sqlite(sqlx::SqliteConnection::connect(&format!("{}?mode=rw", self.url)).await.expect("raw SQLite")),
+            Kind::Sqlite { .. } => Raw::Sqlite(
+                sqlx::SqliteConnection::connect(&format!("{}?mode=rw", self.url)).await.expect("raw SQLite"),
+            ),
             Kind::Postgres { .. } => Raw::Postgres(PgConnection::connect(&self.url).await.expect("raw PostgreSQL")),
         }
     }
@@ -132,7 +143,9 @@ impl Raw {
                 sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *connection).await.map_err(|e| e.to_string())?;
                 sqlx::raw_sql(sql).execute(connection).await.map(drop).map_err(|e| e.to_string())
             }
-            Raw::Postgres(connection) => sqlx::raw_sql(sql).execute(connection).await.map(drop).map_err(|e| e.to_string()),
+            Raw::Postgres(connection) => {
+                sqlx::raw_sql(sql).execute(connection).await.map(drop).map_err(|e| e.to_string())
+            }
         }
     }
 
@@ -176,7 +189,9 @@ impl Drop for TestDb {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
                 runtime.block_on(async move {
                     if let Ok(mut admin) = PgConnection::connect(&server).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut admin)
+                            .await;
                         admin.close().await.ok();
                     }
                 });
@@ -219,7 +234,10 @@ mod tests {
 
     #[test]
     fn a_test_database_url_keeps_the_server_and_its_parameters() {
-        assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"), "postgres://postgres@127.0.0.1:5432/t1");
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
         assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "t2"), "postgres://u:p@h/t2?sslmode=disable");
         assert_eq!(with_database("postgres://u@h", "t3"), "postgres://u@h/t3");
     }
@@ -251,7 +269,10 @@ pub mod fixtures {
     pub async fn parent(store: &dyn Store, username: &str) -> (User, ParentProfile) {
         let user = user(store, username, Role::Parent).await;
         let profile = store
-            .create_parent_profile(user.id, NewParentProfile::new(username, StressLevel::Moderate, ExperienceLevel::FirstTime))
+            .create_parent_profile(
+                user.id,
+                NewParentProfile::new(username, StressLevel::Moderate, ExperienceLevel::FirstTime),
+            )
             .await
             .expect("the profile is created");
         (user, profile)

@@ -63,7 +63,10 @@ async fn a_new_password_revokes_every_other_token(db: &TestDb) {
     for token in [this, other] {
         store.insert_token(anna.id, &token, now() + Duration::days(1)).await.unwrap();
     }
-    let changes = UserChanges { password_hash: Some(carenest_store_tests::fixtures::FAKE_HASH.replace("YWJj", "QUJD")), ..Default::default() };
+    let changes = UserChanges {
+        password_hash: Some(carenest_store_tests::fixtures::FAKE_HASH.replace("YWJj", "QUJD")),
+        ..Default::default()
+    };
     store.update_user(anna.id, changes, Some(&this)).await.unwrap();
     assert!(store.user_by_token(&this, now()).await.unwrap().is_some());
     assert!(store.user_by_token(&other, now()).await.unwrap().is_none());
@@ -121,8 +124,14 @@ async fn failed_logins_lock_a_key_across_processes_until_its_window_ends(db: &Te
     }
     let until = second.login_locked_until(&keys, policy, start).await.unwrap().expect("locked after three failures");
     assert_eq!(until, start + policy.window);
-    assert!(first.login_locked_until(&[ThrottleKey::username("anna")], policy, start).await.unwrap().is_some(), "keys ignore case");
-    assert!(first.login_locked_until(&keys, policy, start + Duration::minutes(16)).await.unwrap().is_none(), "the window ends");
+    assert!(
+        first.login_locked_until(&[ThrottleKey::username("anna")], policy, start).await.unwrap().is_some(),
+        "keys ignore case"
+    );
+    assert!(
+        first.login_locked_until(&keys, policy, start + Duration::minutes(16)).await.unwrap().is_none(),
+        "the window ends"
+    );
     first.clear_login_failures(&keys).await.unwrap();
     assert!(second.login_locked_until(&keys, policy, start).await.unwrap().is_none());
 }

@@ -13,7 +13,9 @@ use serde_json::json;
 async fn a_user_has_at_most_one_parent_profile(db: &TestDb) {
     let store = db.store();
     let (anna, _) = parent(store.as_ref(), "anna").await;
-    let again = store.create_parent_profile(anna.id, NewParentProfile::new("Anna", StressLevel::Low, ExperienceLevel::Experienced)).await;
+    let again = store
+        .create_parent_profile(anna.id, NewParentProfile::new("Anna", StressLevel::Low, ExperienceLevel::Experienced))
+        .await;
     assert!(matches!(again, Err(StoreError::Conflict { constraint: "parent_profiles_user_id_key", .. })), "{again:?}");
 }
 
@@ -45,8 +47,14 @@ async fn another_family_sees_none_of_this_familys_records(db: &TestDb) {
     let goal = store.create_goal(anna.id, NewGoal::new("Sleep")).await.unwrap();
     assert!(matches!(store.child(bob.id, child.id).await, Err(StoreError::NotFound)));
     assert!(matches!(store.goal(bob.id, goal.id).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.update_child(bob.id, child.id, ChildChanges { age: Some(4), ..Default::default() }).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.update_goal(bob.id, goal.id, GoalChanges { progress: Some(5), ..Default::default() }).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.update_child(bob.id, child.id, ChildChanges { age: Some(4), ..Default::default() }).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.update_goal(bob.id, goal.id, GoalChanges { progress: Some(5), ..Default::default() }).await,
+        Err(StoreError::NotFound)
+    ));
     assert!(matches!(store.delete_child(bob.id, child.id).await, Err(StoreError::NotFound)));
     assert!(matches!(store.delete_goal(bob.id, goal.id).await, Err(StoreError::NotFound)));
     assert!(store.children(bob.id, PageRequest::first(50)).await.unwrap().items.is_empty());
@@ -66,27 +74,44 @@ async fn a_goal_may_only_point_at_the_familys_own_child(db: &TestDb) {
     assert!(matches!(store.create_goal(anna.id, goal).await, Err(StoreError::Invalid(_))));
     let own = store.create_child(anna.id, NewChild::new("Noor", 3)).await.unwrap();
     let created = store.create_goal(anna.id, NewGoal::new("Sleep")).await.unwrap();
-    let moved = store.update_goal(anna.id, created.id, GoalChanges { child_profile_id: Some(Some(bobs_child.id)), ..Default::default() }).await;
+    let moved = store
+        .update_goal(
+            anna.id,
+            created.id,
+            GoalChanges { child_profile_id: Some(Some(bobs_child.id)), ..Default::default() },
+        )
+        .await;
     assert!(matches!(moved, Err(StoreError::Invalid(_))));
-    let linked = store.update_goal(anna.id, created.id, GoalChanges { child_profile_id: Some(Some(own.id)), ..Default::default() }).await.unwrap();
+    let linked = store
+        .update_goal(anna.id, created.id, GoalChanges { child_profile_id: Some(Some(own.id)), ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(linked.child_profile_id, Some(own.id));
 }
 
 async fn updated_at_moves_on_a_real_change_and_only_then(db: &TestDb) {
     let store = db.store();
     let (anna, profile) = parent(store.as_ref(), "anna").await;
-    let same = store.update_parent_profile(anna.id, ParentProfileChanges { name: Some(profile.name.clone()), ..Default::default() }).await.unwrap();
+    let same = store
+        .update_parent_profile(anna.id, ParentProfileChanges { name: Some(profile.name.clone()), ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(same.updated_at, profile.updated_at);
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let changed = store.update_parent_profile(anna.id, ParentProfileChanges { bio: Some(Some("Hi".into())), ..Default::default() }).await.unwrap();
+    let changed = store
+        .update_parent_profile(anna.id, ParentProfileChanges { bio: Some(Some("Hi".into())), ..Default::default() })
+        .await
+        .unwrap();
     assert!(changed.updated_at > profile.updated_at);
     assert_eq!(changed.created_at, profile.created_at);
 
     let child = store.create_child(anna.id, NewChild::new("Noor", 3)).await.unwrap();
-    let unchanged = store.update_child(anna.id, child.id, ChildChanges { age: Some(3), ..Default::default() }).await.unwrap();
+    let unchanged =
+        store.update_child(anna.id, child.id, ChildChanges { age: Some(3), ..Default::default() }).await.unwrap();
     assert_eq!(unchanged.updated_at, child.updated_at);
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let older = store.update_child(anna.id, child.id, ChildChanges { age: Some(4), ..Default::default() }).await.unwrap();
+    let older =
+        store.update_child(anna.id, child.id, ChildChanges { age: Some(4), ..Default::default() }).await.unwrap();
     assert!(older.updated_at > child.updated_at);
     assert_eq!(older.created_at, child.created_at);
 
@@ -122,7 +147,13 @@ async fn onboarding_data_merges_key_by_key_even_when_two_writers_race(db: &TestD
     let (first, second) = (db.store(), db.second_store().await);
     let (anna, _) = parent(first.as_ref(), "anna").await;
     first
-        .update_onboarding(anna.id, OnboardingChanges { onboarding_data: json!({"kept": 1, "nested": {"a": 1}}).as_object().cloned(), ..Default::default() })
+        .update_onboarding(
+            anna.id,
+            OnboardingChanges {
+                onboarding_data: json!({"kept": 1, "nested": {"a": 1}}).as_object().cloned(),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let writes = (0..20).map(|i| {
@@ -130,12 +161,22 @@ async fn onboarding_data_merges_key_by_key_even_when_two_writers_race(db: &TestD
         async move {
             let mut data = serde_json::Map::new();
             data.insert(format!("key{i}"), json!(i));
-            store.update_onboarding(anna.id, OnboardingChanges { onboarding_data: Some(data), ..Default::default() }).await.unwrap();
+            store
+                .update_onboarding(anna.id, OnboardingChanges { onboarding_data: Some(data), ..Default::default() })
+                .await
+                .unwrap();
         }
     });
     futures::future::join_all(writes).await;
     let profile = first
-        .update_onboarding(anna.id, OnboardingChanges { onboarding_data: json!({"nested": {"b": 2}}).as_object().cloned(), current_onboarding_step: Some(3), completed_onboarding: Some(true) })
+        .update_onboarding(
+            anna.id,
+            OnboardingChanges {
+                onboarding_data: json!({"nested": {"b": 2}}).as_object().cloned(),
+                current_onboarding_step: Some(3),
+                completed_onboarding: Some(true),
+            },
+        )
         .await
         .unwrap();
     let data = profile.onboarding_data.as_object().unwrap();
@@ -178,14 +219,17 @@ async fn goals_filter_by_status_and_page_by_id(db: &TestDb) {
     let store = db.store();
     let (anna, _) = parent(store.as_ref(), "anna").await;
     let mut ids = Vec::new();
-    for (title, status) in [("A", GoalStatus::Active), ("B", GoalStatus::Paused), ("C", GoalStatus::Active), ("D", GoalStatus::Completed)] {
+    for (title, status) in
+        [("A", GoalStatus::Active), ("B", GoalStatus::Paused), ("C", GoalStatus::Active), ("D", GoalStatus::Completed)]
+    {
         let mut goal = NewGoal::new(title);
         goal.status = status;
         ids.push(store.create_goal(anna.id, goal).await.unwrap().id);
     }
     let active = store.goals(anna.id, Some(GoalStatus::Active), PageRequest::first(1)).await.unwrap();
     assert_eq!(active.items.iter().map(|g| g.id).collect::<Vec<_>>(), [ids[0]]);
-    let rest = store.goals(anna.id, Some(GoalStatus::Active), PageRequest { after: active.next, limit: 1 }).await.unwrap();
+    let rest =
+        store.goals(anna.id, Some(GoalStatus::Active), PageRequest { after: active.next, limit: 1 }).await.unwrap();
     assert_eq!(rest.items.iter().map(|g| g.id).collect::<Vec<GoalId>>(), [ids[2]]);
     assert!(rest.next.is_none());
     assert_eq!(store.goals(anna.id, None, PageRequest::first(50)).await.unwrap().items.len(), 4);

@@ -56,7 +56,13 @@ async fn an_overlapping_booking_for_a_busy_therapist_is_a_conflict_and_back_to_b
     let error = store.create_sessions(booking(day(1), at(9, 30), at(10, 30), &[bram, anna])).await.unwrap_err();
     assert_eq!(
         conflicts(error),
-        [BookingConflict { therapist_id: anna, session_id: first.id, date: day(1), start_time: at(9, 0), end_time: at(10, 0) }]
+        [BookingConflict {
+            therapist_id: anna,
+            session_id: first.id,
+            date: day(1),
+            start_time: at(9, 0),
+            end_time: at(10, 0)
+        }]
     );
     assert_eq!(count_sessions(store.as_ref()).await, 1, "nothing was written");
     store.create_sessions(booking(day(1), at(10, 0), at(11, 0), &[anna])).await.expect("back to back is fine");
@@ -69,9 +75,22 @@ async fn a_cancelled_session_frees_its_therapists_time(db: &TestDb) {
     let store = db.store();
     let anna = therapist(store.as_ref(), "Anna").await;
     let first = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna])).await.unwrap().remove(0);
-    store.update_session(SessionScope::All, first.id, SessionChanges { status: Some(SessionStatus::Cancelled), ..Default::default() }).await.unwrap();
+    store
+        .update_session(
+            SessionScope::All,
+            first.id,
+            SessionChanges { status: Some(SessionStatus::Cancelled), ..Default::default() },
+        )
+        .await
+        .unwrap();
     let second = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna])).await.unwrap().remove(0);
-    let revived = store.update_session(SessionScope::All, first.id, SessionChanges { status: Some(SessionStatus::Scheduled), ..Default::default() }).await;
+    let revived = store
+        .update_session(
+            SessionScope::All,
+            first.id,
+            SessionChanges { status: Some(SessionStatus::Scheduled), ..Default::default() },
+        )
+        .await;
     assert_eq!(conflicts(revived.unwrap_err())[0].session_id, second.id, "un-cancelling checks again");
 }
 
@@ -84,7 +103,8 @@ async fn a_series_books_every_occurrence_or_none_and_lists_every_conflict(db: &T
     ];
     let mut series = booking(day(1), at(9, 0), at(10, 0), &[anna]);
     series.repeat = Some(Repeat { every: RepeatEvery::Week, count: 4 });
-    let listed: Vec<SessionId> = conflicts(store.create_sessions(series.clone()).await.unwrap_err()).iter().map(|c| c.session_id).collect();
+    let listed: Vec<SessionId> =
+        conflicts(store.create_sessions(series.clone()).await.unwrap_err()).iter().map(|c| c.session_id).collect();
     assert_eq!(listed, blockers.iter().map(|s| s.id).collect::<Vec<_>>());
     assert_eq!(count_sessions(store.as_ref()).await, 2, "no occurrence was written");
     for blocker in &blockers {
@@ -132,16 +152,20 @@ async fn bookings_that_share_therapists_in_opposite_orders_do_not_deadlock(db: &
         // Distinct days, so every booking can succeed.
         async move { store.create_sessions(booking(day(1 + i), at(9, 0), at(10, 0), &order)).await }
     });
-    let results = tokio::time::timeout(std::time::Duration::from_secs(60), futures::future::join_all(attempts.map(tokio::spawn)))
-        .await
-        .expect("no deadlock");
+    let results =
+        tokio::time::timeout(std::time::Duration::from_secs(60), futures::future::join_all(attempts.map(tokio::spawn)))
+            .await
+            .expect("no deadlock");
     assert!(results.into_iter().all(|r| r.unwrap().is_ok()));
 }
 
 async fn unknown_therapists_are_named_by_their_place_in_the_request(db: &TestDb) {
     let store = db.store();
     let anna = therapist(store.as_ref(), "Anna").await;
-    let error = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna, TherapistId(4040), TherapistId(4041)])).await.unwrap_err();
+    let error = store
+        .create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna, TherapistId(4040), TherapistId(4041)]))
+        .await
+        .unwrap_err();
     let StoreError::Invalid(errors) = error else { panic!("expected invalid input") };
     assert_eq!(errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["therapistIds[1]", "therapistIds[2]"]);
 }
@@ -153,14 +177,33 @@ async fn moving_a_session_onto_a_busy_slot_is_refused_and_changes_nothing(db: &T
     store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna])).await.unwrap();
     let movable = store.create_sessions(booking(day(1), at(11, 0), at(12, 0), &[anna])).await.unwrap().remove(0);
     let moved = store
-        .update_session(SessionScope::All, movable.id, SessionChanges { start_time: Some(at(9, 30)), end_time: Some(at(10, 30)), ..Default::default() })
+        .update_session(
+            SessionScope::All,
+            movable.id,
+            SessionChanges { start_time: Some(at(9, 30)), end_time: Some(at(10, 30)), ..Default::default() },
+        )
         .await;
     assert_eq!(conflicts(moved.unwrap_err()).len(), 1);
     assert_eq!(store.session(SessionScope::All, movable.id).await.unwrap(), movable, "nothing changed");
-    let bad_order = store.update_session(SessionScope::All, movable.id, SessionChanges { end_time: Some(at(10, 0)), ..Default::default() }).await;
+    let bad_order = store
+        .update_session(
+            SessionScope::All,
+            movable.id,
+            SessionChanges { end_time: Some(at(10, 0)), ..Default::default() },
+        )
+        .await;
     assert!(matches!(bad_order, Err(StoreError::Invalid(_))), "end before start is invalid after the change too");
     let swapped = store
-        .update_session(SessionScope::All, movable.id, SessionChanges { start_time: Some(at(9, 30)), end_time: Some(at(10, 30)), therapist_ids: Some(vec![bram]), ..Default::default() })
+        .update_session(
+            SessionScope::All,
+            movable.id,
+            SessionChanges {
+                start_time: Some(at(9, 30)),
+                end_time: Some(at(10, 30)),
+                therapist_ids: Some(vec![bram]),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(swapped.therapists.iter().map(|t| t.id).collect::<Vec<_>>(), [bram]);
@@ -199,7 +242,16 @@ async fn each_role_sees_only_the_sessions_the_role_table_gives_it(db: &TestDb) {
     let unrelated = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[other])).await.unwrap().remove(0);
     let visible = |scope| {
         let store = store.clone();
-        async move { store.sessions(scope, SessionFilter::default(), PageRequest::first(50)).await.unwrap().items.iter().map(|s| s.id).collect::<Vec<_>>() }
+        async move {
+            store
+                .sessions(scope, SessionFilter::default(), PageRequest::first(50))
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(|s| s.id)
+                .collect::<Vec<_>>()
+        }
     };
     assert_eq!(visible(SessionScope::All).await, [noors.id, unrelated.id]);
     assert_eq!(visible(SessionScope::Parent(anna.id)).await, [noors.id]);
@@ -208,7 +260,13 @@ async fn each_role_sees_only_the_sessions_the_role_table_gives_it(db: &TestDb) {
     assert_eq!(visible(SessionScope::Nothing).await, Vec::<SessionId>::new());
     assert!(matches!(store.session(SessionScope::Parent(bob.id), noors.id).await, Err(StoreError::NotFound)));
     assert!(matches!(store.session(SessionScope::Therapist(linked.id), unrelated.id).await, Err(StoreError::NotFound)));
-    let edit = store.update_session(SessionScope::Therapist(linked.id), unrelated.id, SessionChanges { notes: Some(Some("x".into())), ..Default::default() }).await;
+    let edit = store
+        .update_session(
+            SessionScope::Therapist(linked.id),
+            unrelated.id,
+            SessionChanges { notes: Some(Some("x".into())), ..Default::default() },
+        )
+        .await;
     assert!(matches!(edit, Err(StoreError::NotFound)));
     store.delete_therapist(linked.id).await.unwrap();
     assert_eq!(store.user(t_user.id).await.unwrap().role, Role::Parent, "unlinking reverts the role");
@@ -235,10 +293,24 @@ async fn sessions_filter_by_range_therapist_and_child_and_page_in_order(db: &Tes
     }
     assert_eq!(seen, [ids[2], ids[1], ids[4], ids[0], ids[3]], "by date, start time, id");
     let filter = SessionFilter { from: Some(day(2)), to: Some(day(2)), ..Default::default() };
-    let in_range: Vec<_> = store.sessions(SessionScope::All, filter, PageRequest::first(50)).await.unwrap().items.iter().map(|s| s.id).collect();
+    let in_range: Vec<_> = store
+        .sessions(SessionScope::All, filter, PageRequest::first(50))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|s| s.id)
+        .collect();
     assert_eq!(in_range, [ids[4], ids[0]]);
     let filter = SessionFilter { therapist_id: Some(anna), ..Default::default() };
-    let annas: Vec<_> = store.sessions(SessionScope::All, filter, PageRequest::first(50)).await.unwrap().items.iter().map(|s| s.id).collect();
+    let annas: Vec<_> = store
+        .sessions(SessionScope::All, filter, PageRequest::first(50))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|s| s.id)
+        .collect();
     assert_eq!(annas, [ids[2], ids[0]]);
 }
 
@@ -249,7 +321,16 @@ async fn therapists_are_searched_by_name_in_any_case_and_listed_by_name(db: &Tes
     }
     let names = |query: Option<&'static str>| {
         let store = store.clone();
-        async move { store.therapists(query, PageRequest::first(50)).await.unwrap().items.into_iter().map(|t| t.name).collect::<Vec<_>>() }
+        async move {
+            store
+                .therapists(query, PageRequest::first(50))
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|t| t.name)
+                .collect::<Vec<_>>()
+        }
     };
     assert_eq!(names(None).await, ["100% Care_Team", "Anna Bakker", "Bram de Vries", "Zoë Visser", "anna Smit"]);
     assert_eq!(names(Some("ANNA")).await, ["Anna Bakker", "anna Smit"]);

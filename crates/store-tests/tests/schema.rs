@@ -6,7 +6,19 @@ async fn migrations_go_down_to_nothing_and_up_again_to_the_same_schema(db: &Test
     let store = db.store();
     let mut raw = db.raw().await;
     let migrated = raw.schema_objects().await;
-    for table in ["users", "parent_profiles", "child_profiles", "parenting_goals", "goal_templates", "therapists", "sessions", "session_therapists", "auth_tokens", "audit_log", "seeders"] {
+    for table in [
+        "users",
+        "parent_profiles",
+        "child_profiles",
+        "parenting_goals",
+        "goal_templates",
+        "therapists",
+        "sessions",
+        "session_therapists",
+        "auth_tokens",
+        "audit_log",
+        "seeders",
+    ] {
         assert!(migrated.contains(&format!("table {table}")), "{table} missing from {migrated:?}");
     }
     let undone = store.rollback(None).await.unwrap();
@@ -54,31 +66,118 @@ async fn the_database_enforces_every_constraint_by_itself(db: &TestDb) {
     for sql in [USER, PROFILE, CHILD, THERAPIST, SESSION] {
         raw.execute(sql).await.unwrap();
     }
-    rejects(&mut raw, "INSERT INTO users (username, email, password) VALUES ('ANNA', 'b@example.org', '$argon2id$x')", "a username differing only in case").await;
-    rejects(&mut raw, "INSERT INTO users (username, email, password) VALUES ('bob', 'ANNA@example.org', '$argon2id$x')", "a duplicate email").await;
-    rejects(&mut raw, "INSERT INTO users (username, email, password, role) VALUES ('bob', 'b@example.org', '$argon2id$x', 'root')", "an unknown role").await;
-    rejects(&mut raw, "INSERT INTO users (username, email, password) VALUES ('bob', 'b@example.org', 'plain')", "a password that is not an Argon2id hash").await;
-    rejects(&mut raw, "INSERT INTO users (username, email, password) VALUES ('b b', 'b@example.org', '$argon2id$x')", "a username with a space").await;
-    rejects(&mut raw, "INSERT INTO users (email, password) VALUES ('b@example.org', '$argon2id$x')", "a user without a username").await;
+    rejects(
+        &mut raw,
+        "INSERT INTO users (username, email, password) VALUES ('ANNA', 'b@example.org', '$argon2id$x')",
+        "a username differing only in case",
+    )
+    .await;
+    rejects(
+        &mut raw,
+        "INSERT INTO users (username, email, password) VALUES ('bob', 'ANNA@example.org', '$argon2id$x')",
+        "a duplicate email",
+    )
+    .await;
+    rejects(
+        &mut raw,
+        "INSERT INTO users (username, email, password, role) VALUES ('bob', 'b@example.org', '$argon2id$x', 'root')",
+        "an unknown role",
+    )
+    .await;
+    rejects(
+        &mut raw,
+        "INSERT INTO users (username, email, password) VALUES ('bob', 'b@example.org', 'plain')",
+        "a password that is not an Argon2id hash",
+    )
+    .await;
+    rejects(
+        &mut raw,
+        "INSERT INTO users (username, email, password) VALUES ('b b', 'b@example.org', '$argon2id$x')",
+        "a username with a space",
+    )
+    .await;
+    rejects(
+        &mut raw,
+        "INSERT INTO users (email, password) VALUES ('b@example.org', '$argon2id$x')",
+        "a user without a username",
+    )
+    .await;
     rejects(&mut raw, PROFILE, "a second parent profile for one user").await;
     rejects(&mut raw, "INSERT INTO parent_profiles (user_id, name, stress_level, experience_level) VALUES (99, 'X', 'low', 'first_time')", "a profile of a missing user").await;
-    raw.execute("INSERT INTO users (username, email, password) VALUES ('bob', 'bob@example.org', '$argon2id$x')").await.unwrap();
+    raw.execute("INSERT INTO users (username, email, password) VALUES ('bob', 'bob@example.org', '$argon2id$x')")
+        .await
+        .unwrap();
     rejects(&mut raw, "INSERT INTO parent_profiles (user_id, name, stress_level, experience_level) VALUES (2, 'Bob', 'extreme', 'first_time')", "an unknown stress level").await;
     rejects(&mut raw, "INSERT INTO parent_profiles (user_id, name, stress_level, experience_level) VALUES (2, 'Bob', 'low', 'expert')", "an unknown experience level").await;
     rejects(&mut raw, "INSERT INTO parent_profiles (user_id, name, stress_level, experience_level, onboarding_data) VALUES (2, 'Bob', 'low', 'first_time', '[1]')", "onboarding data that is not an object").await;
-    rejects(&mut raw, "INSERT INTO child_profiles (parent_profile_id, name, age) VALUES (1, 'Old', 26)", "an age over 25").await;
-    rejects(&mut raw, "INSERT INTO child_profiles (parent_profile_id, name, age) VALUES (1, 'Neg', -1)", "a negative age").await;
-    rejects(&mut raw, "INSERT INTO child_profiles (parent_profile_id, name, age) VALUES (42, 'Lost', 3)", "a child of a missing profile").await;
-    rejects(&mut raw, "INSERT INTO child_profiles (parent_profile_id, name, age, routines) VALUES (1, 'R', 3, '\"text\"')", "routines that are neither object nor array").await;
-    rejects(&mut raw, "INSERT INTO parenting_goals (parent_profile_id, title, progress) VALUES (1, 'Sleep', 101)", "progress over 100").await;
-    rejects(&mut raw, "INSERT INTO parenting_goals (parent_profile_id, title, status) VALUES (1, 'Sleep', 'done')", "an unknown goal status").await;
-    rejects(&mut raw, "INSERT INTO sessions (date, start_time, end_time) VALUES ('2026-12-01', '10:00:00', '10:00:00')", "a session ending when it starts").await;
-    rejects(&mut raw, "INSERT INTO sessions (date, start_time, end_time) VALUES ('2026-12-01', '11:00:00', '10:00:00')", "a session ending before it starts").await;
+    rejects(
+        &mut raw,
+        "INSERT INTO child_profiles (parent_profile_id, name, age) VALUES (1, 'Old', 26)",
+        "an age over 25",
+    )
+    .await;
+    rejects(
+        &mut raw,
+        "INSERT INTO child_profiles (parent_profile_id, name, age) VALUES (1, 'Neg', -1)",
+        "a negative age",
+    )
+    .await;
+    rejects(
+        &mut raw,
+        "INSERT INTO child_profiles (parent_profile_id, name, age) VALUES (42, 'Lost', 3)",
+        "a child of a missing profile",
+    )
+    .await;
+    rejects(
+        &mut raw,
+        "INSERT INTO child_profiles (parent_profile_id, name, age, routines) VALUES (1, 'R', 3, '\"text\"')",
+        "routines that are neither object nor array",
+    )
+    .await;
+    rejects(
+        &mut raw,
+        "INSERT INTO parenting_goals (parent_profile_id, title, progress) VALUES (1, 'Sleep', 101)",
+        "progress over 100",
+    )
+    .await;
+    rejects(
+        &mut raw,
+        "INSERT INTO parenting_goals (parent_profile_id, title, status) VALUES (1, 'Sleep', 'done')",
+        "an unknown goal status",
+    )
+    .await;
+    rejects(
+        &mut raw,
+        "INSERT INTO sessions (date, start_time, end_time) VALUES ('2026-12-01', '10:00:00', '10:00:00')",
+        "a session ending when it starts",
+    )
+    .await;
+    rejects(
+        &mut raw,
+        "INSERT INTO sessions (date, start_time, end_time) VALUES ('2026-12-01', '11:00:00', '10:00:00')",
+        "a session ending before it starts",
+    )
+    .await;
     rejects(&mut raw, "INSERT INTO sessions (date, start_time, end_time, status) VALUES ('2026-12-01', '09:00:00', '10:00:00', 'maybe')", "an unknown session status").await;
-    rejects(&mut raw, "INSERT INTO sessions (date, start_time, end_time) VALUES ('2026-02-30', '09:00:00', '10:00:00')", "a date that does not exist").await;
+    rejects(
+        &mut raw,
+        "INSERT INTO sessions (date, start_time, end_time) VALUES ('2026-02-30', '09:00:00', '10:00:00')",
+        "a date that does not exist",
+    )
+    .await;
     raw.execute("INSERT INTO session_therapists (session_id, therapist_id) VALUES (1, 1)").await.unwrap();
-    rejects(&mut raw, "INSERT INTO session_therapists (session_id, therapist_id) VALUES (1, 1)", "the same therapist twice on a session").await;
-    rejects(&mut raw, "INSERT INTO session_therapists (session_id, therapist_id) VALUES (1, 77)", "a link to a missing therapist").await;
+    rejects(
+        &mut raw,
+        "INSERT INTO session_therapists (session_id, therapist_id) VALUES (1, 1)",
+        "the same therapist twice on a session",
+    )
+    .await;
+    rejects(
+        &mut raw,
+        "INSERT INTO session_therapists (session_id, therapist_id) VALUES (1, 77)",
+        "a link to a missing therapist",
+    )
+    .await;
     raw.execute("UPDATE therapists SET user_id = 1 WHERE id = 1").await.unwrap();
     raw.execute("INSERT INTO therapists (name, user_id) VALUES ('Cleo', NULL)").await.unwrap();
     rejects(&mut raw, "UPDATE therapists SET user_id = 1 WHERE id = 2", "two therapists linked to one user").await;
@@ -86,10 +185,19 @@ async fn the_database_enforces_every_constraint_by_itself(db: &TestDb) {
 
 async fn defaults_and_cascades_follow_the_data_model(db: &TestDb) {
     let mut raw = db.raw().await;
-    for sql in [USER, PROFILE, CHILD, THERAPIST, SESSION, "INSERT INTO session_therapists (session_id, therapist_id) VALUES (1, 1)"] {
+    for sql in [
+        USER,
+        PROFILE,
+        CHILD,
+        THERAPIST,
+        SESSION,
+        "INSERT INTO session_therapists (session_id, therapist_id) VALUES (1, 1)",
+    ] {
         raw.execute(sql).await.unwrap();
     }
-    raw.execute("INSERT INTO parenting_goals (parent_profile_id, child_profile_id, title) VALUES (1, 1, 'Sleep')").await.unwrap();
+    raw.execute("INSERT INTO parenting_goals (parent_profile_id, child_profile_id, title) VALUES (1, 1, 'Sleep')")
+        .await
+        .unwrap();
     assert_eq!(raw.text("SELECT preferred_language FROM parent_profiles").await.as_deref(), Some("nl"));
     assert_eq!(raw.text("SELECT status FROM parenting_goals").await.as_deref(), Some("active"));
     assert_eq!(raw.text("SELECT status FROM sessions").await.as_deref(), Some("scheduled"));
@@ -97,8 +205,14 @@ async fn defaults_and_cascades_follow_the_data_model(db: &TestDb) {
 
     // Deleting a child unlinks its goals and sessions.
     raw.execute("DELETE FROM child_profiles WHERE id = 1").await.unwrap();
-    assert_eq!(raw.text("SELECT CAST(count(*) AS TEXT) FROM parenting_goals WHERE child_profile_id IS NULL").await.as_deref(), Some("1"));
-    assert_eq!(raw.text("SELECT CAST(count(*) AS TEXT) FROM sessions WHERE child_profile_id IS NULL").await.as_deref(), Some("1"));
+    assert_eq!(
+        raw.text("SELECT CAST(count(*) AS TEXT) FROM parenting_goals WHERE child_profile_id IS NULL").await.as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        raw.text("SELECT CAST(count(*) AS TEXT) FROM sessions WHERE child_profile_id IS NULL").await.as_deref(),
+        Some("1")
+    );
     // Deleting a therapist removes their links, not the session.
     raw.execute("DELETE FROM therapists WHERE id = 1").await.unwrap();
     assert_eq!(raw.text("SELECT CAST(count(*) AS TEXT) FROM session_therapists").await.as_deref(), Some("0"));

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{hash_password, new_token, verify_password, CurrentUser, Permission};
-use crate::extract::{ApiJson, ClientAddress, ApiPath, ApiQuery, Id, ListBody, Pagination};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientAddress, Id, ListBody, Pagination};
 use crate::{ApiError, ApiResult, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -53,8 +53,11 @@ async fn issue_token(state: &AppState, user: User) -> ApiResult<AuthSession> {
     (status = 409, description = "Username or email taken", body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 422, description = "Invalid fields", body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
-pub async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<Registration>) -> ApiResult<impl IntoResponse> {
-    body.validate().map_err(ApiError::Validation)?;
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Registration>,
+) -> ApiResult<impl IntoResponse> {
+    let body = body.validate().map_err(ApiError::Validation)?;
     let password_hash = hash_password(body.password).await?;
     let user = state
         .store
@@ -102,11 +105,8 @@ pub async fn login(
         let retry_after_seconds = (until - now).num_seconds().max(1) as u64;
         return Err(ApiError::TooManyRequests { retry_after_seconds });
     }
-    let credentials = if body.username.len() <= 254 {
-        state.store.credentials_by_login(&body.username).await?
-    } else {
-        None
-    };
+    let credentials =
+        if body.username.len() <= 254 { state.store.credentials_by_login(&body.username).await? } else { None };
     let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
     if !verify_password(body.password, stored_hash).await? {
         state.store.record_login_failure(&user_key, settings.throttle_per_username, now).await?;
@@ -139,12 +139,7 @@ pub struct Me {
 
 async fn me_of(state: &AppState, user: User) -> ApiResult<Me> {
     let family = state.store.family(user.id).await?;
-    Ok(Me {
-        user,
-        parent_profile: family.profile,
-        child_profiles: family.children,
-        parenting_goals: family.goals,
-    })
+    Ok(Me { user, parent_profile: family.profile, child_profiles: family.children, parenting_goals: family.goals })
 }
 
 /// The current user, with parent profile, children and goals: one query per level.
@@ -166,7 +161,9 @@ pub struct AccountChanges {
     pub current_password: Option<String>,
 }
 
-fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
@@ -175,7 +172,11 @@ fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(deserializer: 
     (status = 200, body = User),
     (status = 422, description = "Invalid fields, or a new password without the right currentPassword", body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
-pub async fn update_me(State(state): State<AppState>, current: CurrentUser, ApiJson(body): ApiJson<AccountChanges>) -> ApiResult<Json<User>> {
+pub async fn update_me(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<AccountChanges>,
+) -> ApiResult<Json<User>> {
     let mut errors = Errors::new();
     if let Some(email) = &body.email {
         check_email(&mut errors, "email", email);
@@ -194,7 +195,11 @@ pub async fn update_me(State(state): State<AppState>, current: CurrentUser, ApiJ
         (Some(password), Some(current_password)) => {
             let stored = state.store.credentials(current.id()).await?.password_hash;
             if !verify_password(current_password, Some(stored)).await? {
-                return Err(ApiError::validation("currentPassword", "incorrect", "currentPassword is not your current password"));
+                return Err(ApiError::validation(
+                    "currentPassword",
+                    "incorrect",
+                    "currentPassword is not your current password",
+                ));
             }
             Some(hash_password(password).await?)
         }
@@ -216,7 +221,11 @@ pub struct Erase {
     (status = 409, description = "The last admin can't be erased", body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 422, description = "Wrong password", body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
-pub async fn erase_me(State(state): State<AppState>, current: CurrentUser, ApiJson(body): ApiJson<Erase>) -> ApiResult<StatusCode> {
+pub async fn erase_me(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<Erase>,
+) -> ApiResult<StatusCode> {
     let stored = state.store.credentials(current.id()).await?.password_hash;
     if !verify_password(body.password, Some(stored)).await? {
         return Err(ApiError::validation("password", "incorrect", "password is not your password"));
@@ -245,7 +254,8 @@ pub async fn export(State(state): State<AppState>, current: CurrentUser) -> ApiR
     let mut sessions = Vec::new();
     let mut page = PageRequest::first(MAX_LIMIT);
     loop {
-        let batch = state.store.sessions(SessionScope::Parent(current.id()), SessionFilter::default(), page.clone()).await?;
+        let batch =
+            state.store.sessions(SessionScope::Parent(current.id()), SessionFilter::default(), page.clone()).await?;
         sessions.extend(batch.items);
         match batch.next {
             Some(next) => page.after = Some(next),
@@ -267,14 +277,22 @@ pub async fn export(State(state): State<AppState>, current: CurrentUser) -> ApiR
 
 /// Who read or changed this user's family data, newest first.
 #[utoipa::path(get, path = "/api/v1/me/access-log", tag = "accounts", security(("bearer" = [])), params(Pagination), responses((status = 200, description = "`{items: [AuditEntry], nextCursor}`, newest first")))]
-pub async fn access_log(State(state): State<AppState>, current: CurrentUser, ApiQuery(pagination): ApiQuery<Pagination>) -> ApiResult<impl IntoResponse> {
+pub async fn access_log(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiQuery(pagination): ApiQuery<Pagination>,
+) -> ApiResult<impl IntoResponse> {
     let page = state.store.audit_entries(current.id(), pagination.page()?).await?;
     Ok(Json(ListBody::from_page(page.map(|(_, entry)| entry))))
 }
 
 /// Admin: every user, by id.
 #[utoipa::path(get, path = "/api/v1/users", tag = "accounts", security(("bearer" = [])), params(Pagination), responses((status = 200, description = "`{items: [User], nextCursor}`, ordered by id"), (status = 403, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn list_users(State(state): State<AppState>, current: CurrentUser, ApiQuery(pagination): ApiQuery<Pagination>) -> ApiResult<impl IntoResponse> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiQuery(pagination): ApiQuery<Pagination>,
+) -> ApiResult<impl IntoResponse> {
     current.require(Permission::ManageUsers)?;
     let page = state.store.list_users(pagination.page::<UserId>()?).await?;
     Ok(Json(ListBody::from_page(page)))
@@ -301,8 +319,9 @@ pub async fn change_role(
     ApiJson(body): ApiJson<RoleChange>,
 ) -> ApiResult<Json<User>> {
     current.require(Permission::ManageUsers)?;
-    let role = Role::parse(&body.role)
-        .ok_or_else(|| ApiError::validation("role", "one_of", format!("role must be one of: {}", Role::ALL.join(", "))))?;
+    let role = Role::parse(&body.role).ok_or_else(|| {
+        ApiError::validation("role", "one_of", format!("role must be one of: {}", Role::ALL.join(", ")))
+    })?;
     let user = state.store.set_role(UserId(id), role).await?;
     tracing::info!(user_id = id, actor_user_id = current.id().0, role = role.as_str(), "role changed");
     Ok(Json(user))

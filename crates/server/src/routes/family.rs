@@ -43,7 +43,11 @@ pub async fn get_profile(State(state): State<AppState>, current: CurrentUser) ->
     (status = 409, description = "A profile exists already", body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
-pub async fn create_profile(State(state): State<AppState>, current: CurrentUser, ApiJson(body): ApiJson<ParentProfileInput>) -> ApiResult<impl IntoResponse> {
+pub async fn create_profile(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<ParentProfileInput>,
+) -> ApiResult<impl IntoResponse> {
     let profile = body.validate_new().map_err(ApiError::Validation)?;
     let profile = state.store.create_parent_profile(current.id(), profile).await?;
     audit_own(&state, &current, AuditAction::Create, "parent_profile", profile.id.0).await?;
@@ -52,7 +56,11 @@ pub async fn create_profile(State(state): State<AppState>, current: CurrentUser,
 
 /// Change any field of the parent profile; `null` clears an optional one.
 #[utoipa::path(patch, path = "/api/v1/parent-profile", tag = "family", security(("bearer" = [])), request_body = ParentProfileInput, responses((status = 200, body = ParentProfile), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn update_profile(State(state): State<AppState>, current: CurrentUser, ApiJson(body): ApiJson<ParentProfileInput>) -> ApiResult<Json<ParentProfile>> {
+pub async fn update_profile(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<ParentProfileInput>,
+) -> ApiResult<Json<ParentProfile>> {
     let changes = body.validate_changes().map_err(ApiError::Validation)?;
     let profile = state.store.update_parent_profile(current.id(), changes).await?;
     audit_own(&state, &current, AuditAction::Update, "parent_profile", profile.id.0).await?;
@@ -76,7 +84,11 @@ pub async fn get_onboarding(State(state): State<AppState>, current: CurrentUser)
 
 /// Move through onboarding; `onboardingData` keys are merged into what is stored.
 #[utoipa::path(patch, path = "/api/v1/onboarding", tag = "family", security(("bearer" = [])), request_body = OnboardingInput, responses((status = 200, body = Onboarding), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn update_onboarding(State(state): State<AppState>, current: CurrentUser, ApiJson(body): ApiJson<OnboardingInput>) -> ApiResult<Json<Onboarding>> {
+pub async fn update_onboarding(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<OnboardingInput>,
+) -> ApiResult<Json<Onboarding>> {
     let changes = body.validate().map_err(ApiError::Validation)?;
     let profile = state.store.update_onboarding(current.id(), changes).await?;
     audit_own(&state, &current, AuditAction::Update, "parent_profile", profile.id.0).await?;
@@ -85,13 +97,21 @@ pub async fn update_onboarding(State(state): State<AppState>, current: CurrentUs
 
 /// The user's children, by id.
 #[utoipa::path(get, path = "/api/v1/children", tag = "family", security(("bearer" = [])), params(Pagination), responses((status = 200, description = "`{items: [ChildProfile], nextCursor}`, ordered by id")))]
-pub async fn list_children(State(state): State<AppState>, current: CurrentUser, ApiQuery(pagination): ApiQuery<Pagination>) -> ApiResult<impl IntoResponse> {
+pub async fn list_children(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiQuery(pagination): ApiQuery<Pagination>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(ListBody::from_page(state.store.children(current.id(), pagination.page()?).await?)))
 }
 
 /// Add a child; needs a parent profile first (409).
 #[utoipa::path(post, path = "/api/v1/children", tag = "family", security(("bearer" = [])), request_body = ChildInput, responses((status = 201, body = ChildProfile), (status = 409, description = "No parent profile yet", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn create_child(State(state): State<AppState>, current: CurrentUser, ApiJson(body): ApiJson<ChildInput>) -> ApiResult<impl IntoResponse> {
+pub async fn create_child(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<ChildInput>,
+) -> ApiResult<impl IntoResponse> {
     let child = body.validate_new().map_err(ApiError::Validation)?;
     let child = state.store.create_child(current.id(), child).await?;
     audit_own(&state, &current, AuditAction::Create, "child_profile", child.id.0).await?;
@@ -99,12 +119,21 @@ pub async fn create_child(State(state): State<AppState>, current: CurrentUser, A
 }
 
 #[utoipa::path(get, path = "/api/v1/children/{id}", tag = "family", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = ChildProfile), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn get_child(State(state): State<AppState>, current: CurrentUser, ApiPath(Id(id)): ApiPath<Id>) -> ApiResult<Json<ChildProfile>> {
+pub async fn get_child(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(Id(id)): ApiPath<Id>,
+) -> ApiResult<Json<ChildProfile>> {
     Ok(Json(state.store.child(current.id(), ChildId(id)).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/children/{id}", tag = "family", security(("bearer" = [])), params(("id" = i64, Path)), request_body = ChildInput, responses((status = 200, body = ChildProfile), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn update_child(State(state): State<AppState>, current: CurrentUser, ApiPath(Id(id)): ApiPath<Id>, ApiJson(body): ApiJson<ChildInput>) -> ApiResult<Json<ChildProfile>> {
+pub async fn update_child(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(Id(id)): ApiPath<Id>,
+    ApiJson(body): ApiJson<ChildInput>,
+) -> ApiResult<Json<ChildProfile>> {
     let changes = body.validate_changes().map_err(ApiError::Validation)?;
     let child = state.store.update_child(current.id(), ChildId(id), changes).await?;
     audit_own(&state, &current, AuditAction::Update, "child_profile", id).await?;
@@ -113,7 +142,11 @@ pub async fn update_child(State(state): State<AppState>, current: CurrentUser, A
 
 /// Remove a child; their goals and sessions stay, unlinked.
 #[utoipa::path(delete, path = "/api/v1/children/{id}", tag = "family", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn delete_child(State(state): State<AppState>, current: CurrentUser, ApiPath(Id(id)): ApiPath<Id>) -> ApiResult<StatusCode> {
+pub async fn delete_child(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(Id(id)): ApiPath<Id>,
+) -> ApiResult<StatusCode> {
     state.store.delete_child(current.id(), ChildId(id)).await?;
     audit_own(&state, &current, AuditAction::Delete, "child_profile", id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -133,11 +166,18 @@ pub struct GoalQuery {
 
 /// The user's goals, by id; `?status=` filters.
 #[utoipa::path(get, path = "/api/v1/goals", tag = "family", security(("bearer" = [])), params(GoalQuery), responses((status = 200, description = "`{items: [ParentingGoal], nextCursor}`, ordered by id"), (status = 400, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn list_goals(State(state): State<AppState>, current: CurrentUser, ApiQuery(query): ApiQuery<GoalQuery>) -> ApiResult<impl IntoResponse> {
+pub async fn list_goals(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiQuery(query): ApiQuery<GoalQuery>,
+) -> ApiResult<impl IntoResponse> {
     let status = query
         .status
         .as_deref()
-        .map(|s| GoalStatus::parse(s).ok_or_else(|| ApiError::BadRequest(format!("status must be one of: {}", GoalStatus::ALL.join(", ")))))
+        .map(|s| {
+            GoalStatus::parse(s)
+                .ok_or_else(|| ApiError::BadRequest(format!("status must be one of: {}", GoalStatus::ALL.join(", "))))
+        })
         .transpose()?;
     let page = Pagination { limit: query.limit, cursor: query.cursor }.page()?;
     Ok(Json(ListBody::from_page(state.store.goals(current.id(), status, page).await?)))
@@ -145,7 +185,11 @@ pub async fn list_goals(State(state): State<AppState>, current: CurrentUser, Api
 
 /// Add a goal; `childProfileId` must be one of the user's own children.
 #[utoipa::path(post, path = "/api/v1/goals", tag = "family", security(("bearer" = [])), request_body = GoalInput, responses((status = 201, body = ParentingGoal), (status = 409, description = "No parent profile yet", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn create_goal(State(state): State<AppState>, current: CurrentUser, ApiJson(body): ApiJson<GoalInput>) -> ApiResult<impl IntoResponse> {
+pub async fn create_goal(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<GoalInput>,
+) -> ApiResult<impl IntoResponse> {
     let goal = body.validate_new().map_err(ApiError::Validation)?;
     let goal = state.store.create_goal(current.id(), goal).await?;
     audit_own(&state, &current, AuditAction::Create, "parenting_goal", goal.id.0).await?;
@@ -153,12 +197,21 @@ pub async fn create_goal(State(state): State<AppState>, current: CurrentUser, Ap
 }
 
 #[utoipa::path(get, path = "/api/v1/goals/{id}", tag = "family", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = ParentingGoal), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn get_goal(State(state): State<AppState>, current: CurrentUser, ApiPath(Id(id)): ApiPath<Id>) -> ApiResult<Json<ParentingGoal>> {
+pub async fn get_goal(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(Id(id)): ApiPath<Id>,
+) -> ApiResult<Json<ParentingGoal>> {
     Ok(Json(state.store.goal(current.id(), GoalId(id)).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/goals/{id}", tag = "family", security(("bearer" = [])), params(("id" = i64, Path)), request_body = GoalInput, responses((status = 200, body = ParentingGoal), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn update_goal(State(state): State<AppState>, current: CurrentUser, ApiPath(Id(id)): ApiPath<Id>, ApiJson(body): ApiJson<GoalInput>) -> ApiResult<Json<ParentingGoal>> {
+pub async fn update_goal(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(Id(id)): ApiPath<Id>,
+    ApiJson(body): ApiJson<GoalInput>,
+) -> ApiResult<Json<ParentingGoal>> {
     let changes = body.validate_changes().map_err(ApiError::Validation)?;
     let goal = state.store.update_goal(current.id(), GoalId(id), changes).await?;
     audit_own(&state, &current, AuditAction::Update, "parenting_goal", id).await?;
@@ -166,7 +219,11 @@ pub async fn update_goal(State(state): State<AppState>, current: CurrentUser, Ap
 }
 
 #[utoipa::path(delete, path = "/api/v1/goals/{id}", tag = "family", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn delete_goal(State(state): State<AppState>, current: CurrentUser, ApiPath(Id(id)): ApiPath<Id>) -> ApiResult<StatusCode> {
+pub async fn delete_goal(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(Id(id)): ApiPath<Id>,
+) -> ApiResult<StatusCode> {
     state.store.delete_goal(current.id(), GoalId(id)).await?;
     audit_own(&state, &current, AuditAction::Delete, "parenting_goal", id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -44,7 +44,12 @@ async fn scope_of(state: &AppState, current: &CurrentUser) -> ApiResult<SessionS
 }
 
 /// Records access to children's sessions by anyone but the child's own family.
-async fn audit_sessions(state: &AppState, current: &CurrentUser, action: AuditAction, sessions: &[&Session]) -> ApiResult<()> {
+async fn audit_sessions(
+    state: &AppState,
+    current: &CurrentUser,
+    action: AuditAction,
+    sessions: &[&Session],
+) -> ApiResult<()> {
     let mut owners: BTreeMap<ChildId, Option<UserId>> = BTreeMap::new();
     let mut resources = Vec::new();
     for session in sessions {
@@ -80,7 +85,11 @@ pub struct TherapistQuery {
 
 /// Therapists, ordered by name then id.
 #[utoipa::path(get, path = "/api/v1/therapists", tag = "scheduling", security(("bearer" = [])), params(TherapistQuery), responses((status = 200, description = "`{items: [Therapist], nextCursor}`, ordered by name then id")))]
-pub async fn list_therapists(State(state): State<AppState>, _current: CurrentUser, ApiQuery(query): ApiQuery<TherapistQuery>) -> ApiResult<impl IntoResponse> {
+pub async fn list_therapists(
+    State(state): State<AppState>,
+    _current: CurrentUser,
+    ApiQuery(query): ApiQuery<TherapistQuery>,
+) -> ApiResult<impl IntoResponse> {
     let page = Pagination { limit: query.limit, cursor: query.cursor }.page()?;
     let search = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     if search.is_some_and(|q| q.chars().count() > 100) {
@@ -91,7 +100,11 @@ pub async fn list_therapists(State(state): State<AppState>, _current: CurrentUse
 
 /// Admin: add a therapist; linking `userId` makes that user a `therapist`.
 #[utoipa::path(post, path = "/api/v1/therapists", tag = "scheduling", security(("bearer" = [])), request_body = TherapistInput, responses((status = 201, body = Therapist), (status = 403, body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "The user is linked to another therapist", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn create_therapist(State(state): State<AppState>, current: CurrentUser, ApiJson(body): ApiJson<TherapistInput>) -> ApiResult<impl IntoResponse> {
+pub async fn create_therapist(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<TherapistInput>,
+) -> ApiResult<impl IntoResponse> {
     current.require(Permission::ManageTherapists)?;
     let input = body.validate_new().map_err(ApiError::Validation)?;
     let name = input.name.expect("validate_new requires a name");
@@ -100,13 +113,22 @@ pub async fn create_therapist(State(state): State<AppState>, current: CurrentUse
 }
 
 #[utoipa::path(get, path = "/api/v1/therapists/{id}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Therapist), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn get_therapist(State(state): State<AppState>, _current: CurrentUser, ApiPath(Id(id)): ApiPath<Id>) -> ApiResult<Json<Therapist>> {
+pub async fn get_therapist(
+    State(state): State<AppState>,
+    _current: CurrentUser,
+    ApiPath(Id(id)): ApiPath<Id>,
+) -> ApiResult<Json<Therapist>> {
     Ok(Json(state.store.therapist(TherapistId(id)).await?))
 }
 
 /// Admin: rename a therapist or change the linked user.
 #[utoipa::path(patch, path = "/api/v1/therapists/{id}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path)), request_body = TherapistInput, responses((status = 200, body = Therapist), (status = 403, body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn update_therapist(State(state): State<AppState>, current: CurrentUser, ApiPath(Id(id)): ApiPath<Id>, ApiJson(body): ApiJson<TherapistInput>) -> ApiResult<Json<Therapist>> {
+pub async fn update_therapist(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(Id(id)): ApiPath<Id>,
+    ApiJson(body): ApiJson<TherapistInput>,
+) -> ApiResult<Json<Therapist>> {
     current.require(Permission::ManageTherapists)?;
     let changes = body.validate_changes().map_err(ApiError::Validation)?;
     Ok(Json(state.store.update_therapist(TherapistId(id), changes).await?))
@@ -114,7 +136,11 @@ pub async fn update_therapist(State(state): State<AppState>, current: CurrentUse
 
 /// Admin: remove a therapist from their sessions and delete them; the sessions stay.
 #[utoipa::path(delete, path = "/api/v1/therapists/{id}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), (status = 403, body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn delete_therapist(State(state): State<AppState>, current: CurrentUser, ApiPath(Id(id)): ApiPath<Id>) -> ApiResult<StatusCode> {
+pub async fn delete_therapist(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(Id(id)): ApiPath<Id>,
+) -> ApiResult<StatusCode> {
     current.require(Permission::ManageTherapists)?;
     state.store.delete_therapist(TherapistId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -158,7 +184,12 @@ impl SessionQuery {
     }
 }
 
-async fn session_list(state: &AppState, current: &CurrentUser, filter: SessionFilter, pagination: Pagination) -> ApiResult<Response> {
+async fn session_list(
+    state: &AppState,
+    current: &CurrentUser,
+    filter: SessionFilter,
+    pagination: Pagination,
+) -> ApiResult<Response> {
     let scope = scope_of(state, current).await?;
     let page = state.store.sessions(scope, filter, pagination.page()?).await?;
     audit_sessions(state, current, AuditAction::Read, &page.items.iter().collect::<Vec<_>>()).await?;
@@ -167,7 +198,11 @@ async fn session_list(state: &AppState, current: &CurrentUser, filter: SessionFi
 
 /// Sessions the caller may see, ordered by date, startTime, id.
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "scheduling", security(("bearer" = [])), params(SessionQuery), responses((status = 200, description = "`{items: [Session], nextCursor}`, ordered by date, startTime, id"), (status = 400, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn list_sessions(State(state): State<AppState>, current: CurrentUser, ApiQuery(query): ApiQuery<SessionQuery>) -> ApiResult<Response> {
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiQuery(query): ApiQuery<SessionQuery>,
+) -> ApiResult<Response> {
     let filter = query.filter()?;
     session_list(&state, &current, filter, Pagination { limit: query.limit, cursor: query.cursor }).await
 }
@@ -185,9 +220,15 @@ pub struct RangeQuery {
 
 /// One therapist's sessions (those the caller may see), ordered by date, startTime, id.
 #[utoipa::path(get, path = "/api/v1/therapists/{id}/sessions", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path), RangeQuery), responses((status = 200, description = "`{items: [Session], nextCursor}`"), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn therapist_sessions(State(state): State<AppState>, current: CurrentUser, ApiPath(Id(id)): ApiPath<Id>, ApiQuery(query): ApiQuery<RangeQuery>) -> ApiResult<Response> {
+pub async fn therapist_sessions(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(Id(id)): ApiPath<Id>,
+    ApiQuery(query): ApiQuery<RangeQuery>,
+) -> ApiResult<Response> {
     state.store.therapist(TherapistId(id)).await?;
-    let filter = SessionQuery { from: query.from, to: query.to, therapist_id: Some(id), ..Default::default() }.filter()?;
+    let filter =
+        SessionQuery { from: query.from, to: query.to, therapist_id: Some(id), ..Default::default() }.filter()?;
     session_list(&state, &current, filter, Pagination { limit: query.limit, cursor: query.cursor }).await
 }
 
@@ -204,7 +245,11 @@ pub struct SessionSeries {
     (status = 409, description = "A therapist is booked at an overlapping time; `conflicts` lists every overlap", body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
-pub async fn create_sessions(State(state): State<AppState>, current: CurrentUser, ApiJson(body): ApiJson<SessionInput>) -> ApiResult<Response> {
+pub async fn create_sessions(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<SessionInput>,
+) -> ApiResult<Response> {
     current.require(Permission::ManageSessions)?;
     let new = body.validate_new().map_err(ApiError::Validation)?;
     let series = new.repeat.is_some();
@@ -218,7 +263,11 @@ pub async fn create_sessions(State(state): State<AppState>, current: CurrentUser
 }
 
 #[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Session), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn get_session(State(state): State<AppState>, current: CurrentUser, ApiPath(Id(id)): ApiPath<Id>) -> ApiResult<Json<Session>> {
+pub async fn get_session(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(Id(id)): ApiPath<Id>,
+) -> ApiResult<Json<Session>> {
     let scope = scope_of(&state, &current).await?;
     let session = state.store.session(scope, SessionId(id)).await?;
     audit_sessions(&state, &current, AuditAction::Read, &[&session]).await?;
@@ -233,7 +282,12 @@ pub async fn get_session(State(state): State<AppState>, current: CurrentUser, Ap
     (status = 409, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
-pub async fn update_session(State(state): State<AppState>, current: CurrentUser, ApiPath(Id(id)): ApiPath<Id>, ApiJson(body): ApiJson<SessionInput>) -> ApiResult<Json<Session>> {
+pub async fn update_session(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(Id(id)): ApiPath<Id>,
+    ApiJson(body): ApiJson<SessionInput>,
+) -> ApiResult<Json<Session>> {
     let changes = body.validate_changes().map_err(ApiError::Validation)?;
     if changes.only_notes() {
         current.require(Permission::EditSessionNotes)?;
@@ -247,7 +301,11 @@ pub async fn update_session(State(state): State<AppState>, current: CurrentUser,
 }
 
 #[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), (status = 403, body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn delete_session(State(state): State<AppState>, current: CurrentUser, ApiPath(Id(id)): ApiPath<Id>) -> ApiResult<StatusCode> {
+pub async fn delete_session(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(Id(id)): ApiPath<Id>,
+) -> ApiResult<StatusCode> {
     current.require(Permission::ManageSessions)?;
     let session = state.store.session(SessionScope::All, SessionId(id)).await?;
     state.store.delete_session(SessionId(id)).await?;
@@ -257,7 +315,11 @@ pub async fn delete_session(State(state): State<AppState>, current: CurrentUser,
 
 /// Admin: put a therapist on a session (idempotent); 409 if they are busy then.
 #[utoipa::path(put, path = "/api/v1/sessions/{id}/therapists/{therapistId}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path), ("therapistId" = i64, Path)), responses((status = 200, body = Session), (status = 403, body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn add_therapist(State(state): State<AppState>, current: CurrentUser, ApiPath(ids): ApiPath<(Id, Id)>) -> ApiResult<Json<Session>> {
+pub async fn add_therapist(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(ids): ApiPath<(Id, Id)>,
+) -> ApiResult<Json<Session>> {
     let (Id(id), Id(therapist)) = ids;
     current.require(Permission::ManageSessions)?;
     let session = state.store.add_session_therapist(SessionId(id), TherapistId(therapist)).await?;
@@ -267,7 +329,11 @@ pub async fn add_therapist(State(state): State<AppState>, current: CurrentUser, 
 
 /// Admin: take a therapist off a session.
 #[utoipa::path(delete, path = "/api/v1/sessions/{id}/therapists/{therapistId}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path), ("therapistId" = i64, Path)), responses((status = 204), (status = 403, body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn remove_therapist(State(state): State<AppState>, current: CurrentUser, ApiPath(ids): ApiPath<(Id, Id)>) -> ApiResult<StatusCode> {
+pub async fn remove_therapist(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(ids): ApiPath<(Id, Id)>,
+) -> ApiResult<StatusCode> {
     let (Id(id), Id(therapist)) = ids;
     current.require(Permission::ManageSessions)?;
     state.store.remove_session_therapist(SessionId(id), TherapistId(therapist)).await?;
