@@ -1,0 +1,260 @@
+//! The Accounts and Roles sections of the API contract, through the real router, on both backends.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::http::{header, Method};
+use carenest_domain::accounts::ThrottlePolicy;
+use carenest_domain::ids::UserId;
+use carenest_server::Settings;
+use carenest_store_tests::{on_both_backends, TestDb};
+use common::{TestApp, PASSWORD};
+use serde_json::json;
+
+async fn registering_answers_the_user_and_a_token_that_works(db: &TestDb) {
+    let app = TestApp::new(db);
+    let response = app
+        .send(Method::POST, "/api/v1/auth/register", None, Some(json!({"username": "Anna", "email": "anna@example.org", "password": PASSWORD, "profilePicture": "https://img.example.org/a.png"})))
+        .await;
+    assert_eq!(response.status, 201, "{}", response.text);
+    let body = response.json();
+    assert_eq!(body["user"]["username"], "Anna");
+    assert_eq!(body["user"]["role"], "parent");
+    assert_eq!(body["user"]["profilePicture"], "https://img.example.org/a.png");
+    assert!(body["user"].get("password").is_none());
+    let token = body["token"].as_str().unwrap();
+    assert!(token.len() >= 43, "at least 256 bits");
+    let me = app.get("/api/v1/me", token).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["username"], "Anna");
+    assert_eq!(me.json()["parentProfile"], json!(null));
+    assert_eq!(me.json()["childProfiles"], json!([]));
+}
+
+async fn a_username_taken_in_any_case_is_a_conflict(db: &TestDb) {
+    let app = TestApp::new(db);
+    app.register("anna").await;
+    let again = app.send(Method::POST, "/api/v1/auth/register", None, Some(json!({"username": "ANNA", "email": "other@example.org", "password": PASSWORD}))).await;
+    assert!(again.problem(409)["detail"].as_str().unwrap().contains("username"));
+}
+
+async fn registration_reports_every_invalid_field(db: &TestDb) {
+    let app = TestApp::new(db);
+    let response = app.send(Method::POST, "/api/v1/auth/register", None, Some(json!({"username": "a!", "email": "nope", "password": "short"}))).await;
+    assert_eq!(response.invalid_fields(), ["username", "email", "password"]);
+    let response = app.send(Method::POST, "/api/v1/auth/register", None, Some(json!({}))).await;
+    assert_eq!(response.invalid_fields(), ["username", "email", "password"]);
+    let response = app.send(Method::POST, "/api/v1/auth/register", None, Some(json!({"username": " anna", "email": "a@example.org", "password": PASSWORD}))).await;
+    assert_eq!(response.invalid_fields(), ["username"], "nothing is trimmed silently");
+}
+
+async fn login_takes_the_username_or_email_in_any_case(db: &TestDb) {
+    let app = TestApp::new(db);
+    app.register("Anna").await;
+    for login in ["anna", "ANNA", "Anna@Example.org"] {
+        let response = app.login(login, PASSWORD).await;
+        assert_eq!(response.status, 200, "{login}: {}", response.text);
+        assert_eq!(response.json()["user"]["username"], "Anna");
+    }
+}
+
+async fn a_wrong_password_and_an_unknown_user_get_the_same_401(db: &TestDb) {
+    let app = TestApp::new(db);
+    app.register("anna").await;
+    let wrong = app.login("anna", "not the password").await;
+    let unknown = app.login("nobody", "not the password").await;
+    wrong.problem(401);
+    unknown.problem(401);
+    assert_eq!(wrong.text, unknown.text);
+}
+
+async fn every_protected_route_refuses_missing_malformed_expired_and_revoked_tokens(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (anna, revoked) = app.register("anna").await;
+    assert_eq!(app.send(Method::POST, "/api/v1/auth/logout", Some(&revoked), None).await.status, 204);
+    let (expired, hash) = carenest_server::auth::new_token();
+    db.store().insert_token(UserId(anna), &hash, carenest_domain::time::now() - chrono::Duration::seconds(1)).await.unwrap();
+    let routes = [
+        (Method::POST, "/api/v1/auth/logout"),
+        (Method::GET, "/api/v1/me"),
+        (Method::PATCH, "/api/v1/me"),
+        (Method::DELETE, "/api/v1/me"),
+        (Method::GET, "/api/v1/me/export"),
+        (Method::GET, "/api/v1/me/access-log"),
+        (Method::GET, "/api/v1/users"),
+        (Method::PATCH, "/api/v1/users/1"),
+        (Method::GET, "/api/v1/parent-profile"),
+        (Method::POST, "/api/v1/parent-profile"),
+        (Method::GET, "/api/v1/onboarding"),
+        (Method::GET, "/api/v1/children"),
+        (Method::GET, "/api/v1/children/1"),
+        (Method::GET, "/api/v1/goals"),
+        (Method::DELETE, "/api/v1/goals/1"),
+        (Method::GET, "/api/v1/therapists"),
+        (Method::POST, "/api/v1/therapists"),
+        (Method::GET, "/api/v1/sessions"),
+        (Method::POST, "/api/v1/sessions"),
+        (Method::PUT, "/api/v1/sessions/1/therapists/1"),
+    ];
+    let bad_headers = [None, Some("Basic YW5uYTpwdw==".to_owned()), Some("Bearer".to_owned()), Some("Bearer not-a-token".to_owned()), Some(format!("Bearer {expired}")), Some(format!("Bearer {revoked}"))];
+    for (method, path) in routes {
+        for authorization in &bad_headers {
+            let mut request = axum::http::Request::builder().method(method.clone()).uri(path).header(header::CONTENT_TYPE, "application/json");
+            if let Some(value) = authorization {
+                request = request.header(header::AUTHORIZATION, value);
+            }
+            let response = app.raw(request.body(axum::body::Body::from("{}")).unwrap()).await;
+            assert_eq!(response.status, 401, "{method} {path} with {authorization:?}: {}", response.text);
+            assert_eq!(response.headers.get(header::WWW_AUTHENTICATE).unwrap(), "Bearer");
+        }
+    }
+}
+
+async fn each_role_gets_exactly_what_the_role_table_gives_it(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, parent) = app.register("parent").await;
+    let (therapist_id, therapist) = app.register("therapist").await;
+    let (_, admin) = app.admin(db, "admin").await;
+    db.store().create_therapist("Tess".into(), Some(UserId(therapist_id))).await.unwrap();
+    for token in [&parent, &therapist] {
+        app.get("/api/v1/users", token).await.problem(403);
+        app.patch("/api/v1/users/1", token, json!({"role": "admin"})).await.problem(403);
+        app.post("/api/v1/therapists", token, json!({"name": "X"})).await.problem(403);
+        app.post("/api/v1/sessions", token, json!({"date": "2026-12-01", "startTime": "09:00", "endTime": "10:00", "therapistIds": [1]})).await.problem(403);
+        assert_eq!(app.get("/api/v1/therapists", token).await.status, 200);
+        assert_eq!(app.get("/api/v1/me", token).await.status, 200);
+    }
+    assert_eq!(app.get("/api/v1/users", &admin).await.json()["items"].as_array().unwrap().len(), 3);
+    assert_eq!(app.post("/api/v1/therapists", &admin, json!({"name": "Bram"})).await.status, 201);
+}
+
+async fn an_admin_changes_roles_but_the_last_admin_cannot_demote_themself(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (admin_id, admin) = app.admin(db, "admin").await;
+    let (anna, _) = app.register("anna").await;
+    let promoted = app.patch(&format!("/api/v1/users/{anna}"), &admin, json!({"role": "admin"})).await;
+    assert_eq!(promoted.json()["role"], "admin");
+    app.patch(&format!("/api/v1/users/{anna}"), &admin, json!({"role": "parent"})).await;
+    app.patch(&format!("/api/v1/users/{admin_id}"), &admin, json!({"role": "parent"})).await.problem(409);
+    assert_eq!(app.patch(&format!("/api/v1/users/{admin_id}"), &admin, json!({"role": "boss"})).await.invalid_fields(), ["role"]);
+    app.patch("/api/v1/users/99999", &admin, json!({"role": "parent"})).await.problem(404);
+}
+
+async fn a_new_password_needs_the_current_one_and_revokes_other_tokens(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, first) = app.register("anna").await;
+    let second = app.login("anna", PASSWORD).await.json()["token"].as_str().unwrap().to_owned();
+    assert_eq!(app.patch("/api/v1/me", &first, json!({"password": "a brand new one"})).await.invalid_fields(), ["currentPassword"]);
+    assert_eq!(app.patch("/api/v1/me", &first, json!({"password": "a brand new one", "currentPassword": "wrong guess"})).await.invalid_fields(), ["currentPassword"]);
+    let changed = app.patch("/api/v1/me", &first, json!({"password": "a brand new one", "currentPassword": PASSWORD, "email": "new@example.org"})).await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(changed.json()["email"], "new@example.org");
+    assert_eq!(app.get("/api/v1/me", &first).await.status, 200, "the token that changed it still works");
+    app.get("/api/v1/me", &second).await.problem(401);
+    app.login("anna", PASSWORD).await.problem(401);
+    assert_eq!(app.login("anna", "a brand new one").await.status, 200);
+}
+
+async fn erasing_the_account_needs_the_password_and_leaves_nothing_behind(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (anna, token) = app.parent("anna").await;
+    app.post("/api/v1/children", &token, json!({"name": "Noor", "age": 3})).await;
+    let wrong = app.send(Method::DELETE, "/api/v1/me", Some(&token), Some(json!({"password": "nope nope"}))).await;
+    assert_eq!(wrong.invalid_fields(), ["password"]);
+    assert_eq!(app.send(Method::DELETE, "/api/v1/me", Some(&token), Some(json!({"password": PASSWORD}))).await.status, 204);
+    app.get("/api/v1/me", &token).await.problem(401);
+    app.login("anna", PASSWORD).await.problem(401);
+    let mut raw = db.raw().await;
+    for (table, column) in [("users", "id"), ("parent_profiles", "user_id"), ("auth_tokens", "user_id")] {
+        assert_eq!(raw.text(&format!("SELECT CAST(count(*) AS TEXT) FROM {table} WHERE {column} = {anna}")).await.as_deref(), Some("0"), "{table}");
+    }
+    assert_eq!(raw.text("SELECT CAST(count(*) AS TEXT) FROM child_profiles").await.as_deref(), Some("0"));
+    assert_ne!(raw.text(&format!("SELECT CAST(count(*) AS TEXT) FROM audit_log WHERE subject_user_id = {anna}")).await.as_deref(), Some("0"), "audit rows stay");
+}
+
+async fn the_export_holds_everything_but_secrets(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, token) = app.parent("anna").await;
+    app.post("/api/v1/children", &token, json!({"name": "Noor", "age": 3, "developmentNotes": "Says ten words."})).await;
+    app.post("/api/v1/goals", &token, json!({"title": "Sleep through"})).await;
+    let export = app.get("/api/v1/me/export", &token).await;
+    assert_eq!(export.status, 200);
+    let body = export.json();
+    assert_eq!(body["username"], "anna");
+    assert_eq!(body["parentProfile"]["name"], "anna");
+    assert_eq!(body["childProfiles"][0]["developmentNotes"], "Says ten words.");
+    assert_eq!(body["parentingGoals"][0]["title"], "Sleep through");
+    assert!(body["accessLog"].as_array().unwrap().len() >= 3);
+    assert!(!export.text.contains(&token) && !export.text.contains("argon2"), "no token or hash in the export");
+}
+
+async fn failed_logins_are_throttled_across_two_app_instances_sharing_a_database(db: &TestDb) {
+    let settings = Settings { throttle_per_username: ThrottlePolicy { max_failures: 3, window: chrono::Duration::minutes(15) }, ..Settings::default() };
+    let first = TestApp::with_settings(db, settings.clone());
+    let second_db_store = db.second_store().await;
+    let second = TestApp { router: carenest_server::app(carenest_server::AppState::new(second_db_store, settings)) };
+    first.register("anna").await;
+    first.login("anna", "wrong one").await.problem(401);
+    second.login("ANNA", "wrong two").await.problem(401);
+    first.login("anna", "wrong three").await.problem(401);
+    let throttled = second.login("anna", PASSWORD).await;
+    throttled.problem(429);
+    let retry_after: u64 = throttled.headers.get(header::RETRY_AFTER).unwrap().to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry_after));
+    db.store().clear_login_failures(&[carenest_domain::accounts::ThrottleKey::username("anna")]).await.unwrap();
+    assert_eq!(first.login("anna", PASSWORD).await.status, 200);
+    second.login("anna", "wrong again").await.problem(401);
+    assert_eq!(second.login("anna", PASSWORD).await.status, 200, "a success resets the count");
+}
+
+/// Collects log lines written while it is the default subscriber.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn tokens_passwords_and_hashes_never_reach_a_response_or_a_log_line(db: &TestDb) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let app = TestApp::new(db);
+    let (_, token) = app.parent("anna").await;
+    let second = app.login("anna", PASSWORD).await;
+    app.login("anna", "a wrong password").await;
+    app.patch("/api/v1/me", &token, json!({"password": "another secret", "currentPassword": PASSWORD})).await;
+    app.get("/api/v1/me", &token).await;
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("logged in"), "the capture works: {logs}");
+    let hash = db.store().credentials_by_login("anna").await.unwrap().unwrap().password_hash;
+    for secret in [token.as_str(), second.json()["token"].as_str().unwrap(), PASSWORD, "a wrong password", "another secret", hash.as_str()] {
+        assert!(!logs.contains(secret), "a secret reached the logs");
+        assert!(!second.text.contains(&hash));
+    }
+}
+
+on_both_backends!(
+    registering_answers_the_user_and_a_token_that_works,
+    a_username_taken_in_any_case_is_a_conflict,
+    registration_reports_every_invalid_field,
+    login_takes_the_username_or_email_in_any_case,
+    a_wrong_password_and_an_unknown_user_get_the_same_401,
+    every_protected_route_refuses_missing_malformed_expired_and_revoked_tokens,
+    each_role_gets_exactly_what_the_role_table_gives_it,
+    an_admin_changes_roles_but_the_last_admin_cannot_demote_themself,
+    a_new_password_needs_the_current_one_and_revokes_other_tokens,
+    erasing_the_account_needs_the_password_and_leaves_nothing_behind,
+    the_export_holds_everything_but_secrets,
+    failed_logins_are_throttled_across_two_app_instances_sharing_a_database,
+    tokens_passwords_and_hashes_never_reach_a_response_or_a_log_line,
+);
