@@ -36,17 +36,38 @@ async fn registering_answers_the_user_and_a_token_that_works(db: &TestDb) {
 async fn a_username_taken_in_any_case_is_a_conflict(db: &TestDb) {
     let app = TestApp::new(db);
     app.register("anna").await;
-    let again = app.send(Method::POST, "/api/v1/auth/register", None, Some(json!({"username": "ANNA", "email": "other@example.org", "password": PASSWORD}))).await;
+    let again = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/register",
+            None,
+            Some(json!({"username": "ANNA", "email": "other@example.org", "password": PASSWORD})),
+        )
+        .await;
     assert!(again.problem(409)["detail"].as_str().unwrap().contains("username"));
 }
 
 async fn registration_reports_every_invalid_field(db: &TestDb) {
     let app = TestApp::new(db);
-    let response = app.send(Method::POST, "/api/v1/auth/register", None, Some(json!({"username": "a!", "email": "nope", "password": "short"}))).await;
+    let response = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/register",
+            None,
+            Some(json!({"username": "a!", "email": "nope", "password": "short"})),
+        )
+        .await;
     assert_eq!(response.invalid_fields(), ["username", "email", "password"]);
     let response = app.send(Method::POST, "/api/v1/auth/register", None, Some(json!({}))).await;
     assert_eq!(response.invalid_fields(), ["username", "email", "password"]);
-    let response = app.send(Method::POST, "/api/v1/auth/register", None, Some(json!({"username": " anna", "email": "a@example.org", "password": PASSWORD}))).await;
+    let response = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/register",
+            None,
+            Some(json!({"username": " anna", "email": "a@example.org", "password": PASSWORD})),
+        )
+        .await;
     assert_eq!(response.invalid_fields(), ["username"], "nothing is trimmed silently");
 }
 
@@ -75,7 +96,10 @@ async fn every_protected_route_refuses_missing_malformed_expired_and_revoked_tok
     let (anna, revoked) = app.register("anna").await;
     assert_eq!(app.send(Method::POST, "/api/v1/auth/logout", Some(&revoked), None).await.status, 204);
     let (expired, hash) = carenest_server::auth::new_token();
-    db.store().insert_token(UserId(anna), &hash, carenest_domain::time::now() - chrono::Duration::seconds(1)).await.unwrap();
+    db.store()
+        .insert_token(UserId(anna), &hash, carenest_domain::time::now() - chrono::Duration::seconds(1))
+        .await
+        .unwrap();
     let routes = [
         (Method::POST, "/api/v1/auth/logout"),
         (Method::GET, "/api/v1/me"),
@@ -98,10 +122,20 @@ async fn every_protected_route_refuses_missing_malformed_expired_and_revoked_tok
         (Method::POST, "/api/v1/sessions"),
         (Method::PUT, "/api/v1/sessions/1/therapists/1"),
     ];
-    let bad_headers = [None, Some("Basic YW5uYTpwdw==".to_owned()), Some("Bearer".to_owned()), Some("Bearer not-a-token".to_owned()), Some(format!("Bearer {expired}")), Some(format!("Bearer {revoked}"))];
+    let bad_headers = [
+        None,
+        Some("Basic YW5uYTpwdw==".to_owned()),
+        Some("Bearer".to_owned()),
+        Some("Bearer not-a-token".to_owned()),
+        Some(format!("Bearer {expired}")),
+        Some(format!("Bearer {revoked}")),
+    ];
     for (method, path) in routes {
         for authorization in &bad_headers {
-            let mut request = axum::http::Request::builder().method(method.clone()).uri(path).header(header::CONTENT_TYPE, "application/json");
+            let mut request = axum::http::Request::builder()
+                .method(method.clone())
+                .uri(path)
+                .header(header::CONTENT_TYPE, "application/json");
             if let Some(value) = authorization {
                 request = request.header(header::AUTHORIZATION, value);
             }
@@ -122,7 +156,13 @@ async fn each_role_gets_exactly_what_the_role_table_gives_it(db: &TestDb) {
         app.get("/api/v1/users", token).await.problem(403);
         app.patch("/api/v1/users/1", token, json!({"role": "admin"})).await.problem(403);
         app.post("/api/v1/therapists", token, json!({"name": "X"})).await.problem(403);
-        app.post("/api/v1/sessions", token, json!({"date": "2026-12-01", "startTime": "09:00", "endTime": "10:00", "therapistIds": [1]})).await.problem(403);
+        app.post(
+            "/api/v1/sessions",
+            token,
+            json!({"date": "2026-12-01", "startTime": "09:00", "endTime": "10:00", "therapistIds": [1]}),
+        )
+        .await
+        .problem(403);
         assert_eq!(app.get("/api/v1/therapists", token).await.status, 200);
         assert_eq!(app.get("/api/v1/me", token).await.status, 200);
     }
@@ -138,7 +178,10 @@ async fn an_admin_changes_roles_but_the_last_admin_cannot_demote_themself(db: &T
     assert_eq!(promoted.json()["role"], "admin");
     app.patch(&format!("/api/v1/users/{anna}"), &admin, json!({"role": "parent"})).await;
     app.patch(&format!("/api/v1/users/{admin_id}"), &admin, json!({"role": "parent"})).await.problem(409);
-    assert_eq!(app.patch(&format!("/api/v1/users/{admin_id}"), &admin, json!({"role": "boss"})).await.invalid_fields(), ["role"]);
+    assert_eq!(
+        app.patch(&format!("/api/v1/users/{admin_id}"), &admin, json!({"role": "boss"})).await.invalid_fields(),
+        ["role"]
+    );
     app.patch("/api/v1/users/99999", &admin, json!({"role": "parent"})).await.problem(404);
 }
 
@@ -146,9 +189,23 @@ async fn a_new_password_needs_the_current_one_and_revokes_other_tokens(db: &Test
     let app = TestApp::new(db);
     let (_, first) = app.register("anna").await;
     let second = app.login("anna", PASSWORD).await.json()["token"].as_str().unwrap().to_owned();
-    assert_eq!(app.patch("/api/v1/me", &first, json!({"password": "a brand new one"})).await.invalid_fields(), ["currentPassword"]);
-    assert_eq!(app.patch("/api/v1/me", &first, json!({"password": "a brand new one", "currentPassword": "wrong guess"})).await.invalid_fields(), ["currentPassword"]);
-    let changed = app.patch("/api/v1/me", &first, json!({"password": "a brand new one", "currentPassword": PASSWORD, "email": "new@example.org"})).await;
+    assert_eq!(
+        app.patch("/api/v1/me", &first, json!({"password": "a brand new one"})).await.invalid_fields(),
+        ["currentPassword"]
+    );
+    assert_eq!(
+        app.patch("/api/v1/me", &first, json!({"password": "a brand new one", "currentPassword": "wrong guess"}))
+            .await
+            .invalid_fields(),
+        ["currentPassword"]
+    );
+    let changed = app
+        .patch(
+            "/api/v1/me",
+            &first,
+            json!({"password": "a brand new one", "currentPassword": PASSWORD, "email": "new@example.org"}),
+        )
+        .await;
     assert_eq!(changed.status, 200, "{}", changed.text);
     assert_eq!(changed.json()["email"], "new@example.org");
     assert_eq!(app.get("/api/v1/me", &first).await.status, 200, "the token that changed it still works");
@@ -163,21 +220,35 @@ async fn erasing_the_account_needs_the_password_and_leaves_nothing_behind(db: &T
     app.post("/api/v1/children", &token, json!({"name": "Noor", "age": 3})).await;
     let wrong = app.send(Method::DELETE, "/api/v1/me", Some(&token), Some(json!({"password": "nope nope"}))).await;
     assert_eq!(wrong.invalid_fields(), ["password"]);
-    assert_eq!(app.send(Method::DELETE, "/api/v1/me", Some(&token), Some(json!({"password": PASSWORD}))).await.status, 204);
+    assert_eq!(
+        app.send(Method::DELETE, "/api/v1/me", Some(&token), Some(json!({"password": PASSWORD}))).await.status,
+        204
+    );
     app.get("/api/v1/me", &token).await.problem(401);
     app.login("anna", PASSWORD).await.problem(401);
     let mut raw = db.raw().await;
     for (table, column) in [("users", "id"), ("parent_profiles", "user_id"), ("auth_tokens", "user_id")] {
-        assert_eq!(raw.text(&format!("SELECT CAST(count(*) AS TEXT) FROM {table} WHERE {column} = {anna}")).await.as_deref(), Some("0"), "{table}");
+        assert_eq!(
+            raw.text(&format!("SELECT CAST(count(*) AS TEXT) FROM {table} WHERE {column} = {anna}")).await.as_deref(),
+            Some("0"),
+            "{table}"
+        );
     }
     assert_eq!(raw.text("SELECT CAST(count(*) AS TEXT) FROM child_profiles").await.as_deref(), Some("0"));
-    assert_ne!(raw.text(&format!("SELECT CAST(count(*) AS TEXT) FROM audit_log WHERE subject_user_id = {anna}")).await.as_deref(), Some("0"), "audit rows stay");
+    assert_ne!(
+        raw.text(&format!("SELECT CAST(count(*) AS TEXT) FROM audit_log WHERE subject_user_id = {anna}"))
+            .await
+            .as_deref(),
+        Some("0"),
+        "audit rows stay"
+    );
 }
 
 async fn the_export_holds_everything_but_secrets(db: &TestDb) {
     let app = TestApp::new(db);
     let (_, token) = app.parent("anna").await;
-    app.post("/api/v1/children", &token, json!({"name": "Noor", "age": 3, "developmentNotes": "Says ten words."})).await;
+    app.post("/api/v1/children", &token, json!({"name": "Noor", "age": 3, "developmentNotes": "Says ten words."}))
+        .await;
     app.post("/api/v1/goals", &token, json!({"title": "Sleep through"})).await;
     let export = app.get("/api/v1/me/export", &token).await;
     assert_eq!(export.status, 200);
@@ -191,7 +262,10 @@ async fn the_export_holds_everything_but_secrets(db: &TestDb) {
 }
 
 async fn failed_logins_are_throttled_across_two_app_instances_sharing_a_database(db: &TestDb) {
-    let settings = Settings { throttle_per_username: ThrottlePolicy { max_failures: 3, window: chrono::Duration::minutes(15) }, ..Settings::default() };
+    let settings = Settings {
+        throttle_per_username: ThrottlePolicy { max_failures: 3, window: chrono::Duration::minutes(15) },
+        ..Settings::default()
+    };
     let first = TestApp::with_settings(db, settings.clone());
     let second_db_store = db.second_store().await;
     let second = TestApp { router: carenest_server::app(carenest_server::AppState::new(second_db_store, settings)) };
@@ -226,7 +300,8 @@ impl Write for Captured {
 async fn tokens_passwords_and_hashes_never_reach_a_response_or_a_log_line(db: &TestDb) {
     let captured = Captured::default();
     let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
+    let subscriber =
+        tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     let app = TestApp::new(db);
     let (_, token) = app.parent("anna").await;
@@ -237,7 +312,14 @@ async fn tokens_passwords_and_hashes_never_reach_a_response_or_a_log_line(db: &T
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("logged in"), "the capture works: {logs}");
     let hash = db.store().credentials_by_login("anna").await.unwrap().unwrap().password_hash;
-    for secret in [token.as_str(), second.json()["token"].as_str().unwrap(), PASSWORD, "a wrong password", "another secret", hash.as_str()] {
+    for secret in [
+        token.as_str(),
+        second.json()["token"].as_str().unwrap(),
+        PASSWORD,
+        "a wrong password",
+        "another secret",
+        hash.as_str(),
+    ] {
         assert!(!logs.contains(secret), "a secret reached the logs");
         assert!(!second.text.contains(&hash));
     }

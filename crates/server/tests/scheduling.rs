@@ -1,0 +1,242 @@
+//! The Scheduling section of the API contract, through the real router, on both backends.
+
+mod common;
+
+use carenest_domain::ids::UserId;
+use carenest_store_tests::{on_both_backends, TestDb};
+use common::TestApp;
+use serde_json::{json, Value};
+
+async fn therapist(app: &TestApp, admin: &str, name: &str) -> i64 {
+    let response = app.post("/api/v1/therapists", admin, json!({"name": name})).await;
+    assert_eq!(response.status, 201, "{}", response.text);
+    response.json()["id"].as_i64().unwrap()
+}
+
+async fn book(app: &TestApp, admin: &str, body: Value) -> Value {
+    let response = app.post("/api/v1/sessions", admin, body).await;
+    assert_eq!(response.status, 201, "{}", response.text);
+    response.json()
+}
+
+async fn an_admin_books_a_session_and_everyone_reads_it_in_the_contracts_shape(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, admin) = app.admin(db, "admin").await;
+    let anna = therapist(&app, &admin, "Anna").await;
+    let bram = therapist(&app, &admin, "Bram").await;
+    let session = book(&app, &admin, json!({"date": "2026-12-01", "startTime": "09:00", "endTime": "09:45:30", "notes": "Intake", "therapistIds": [bram, anna]})).await;
+    assert_eq!(session["startTime"], "09:00:00");
+    assert_eq!(session["endTime"], "09:45:30");
+    assert_eq!(session["status"], "scheduled");
+    assert_eq!(session["seriesId"], json!(null));
+    assert_eq!(
+        session["therapists"],
+        json!([{"id": anna, "name": "Anna"}, {"id": bram, "name": "Bram"}]),
+        "ordered by id"
+    );
+    let id = session["id"].as_i64().unwrap();
+    assert_eq!(app.get(&format!("/api/v1/sessions/{id}"), &admin).await.json(), session);
+    let listed = app.get("/api/v1/sessions?from=2026-12-01&to=2026-12-01", &admin).await.json();
+    assert_eq!(listed["items"][0], session);
+    assert_eq!(app.get(&format!("/api/v1/therapists/{anna}/sessions"), &admin).await.json()["items"][0]["id"], id);
+}
+
+async fn a_double_booking_is_409_listing_every_conflict_and_writes_nothing(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, admin) = app.admin(db, "admin").await;
+    let anna = therapist(&app, &admin, "Anna").await;
+    let bram = therapist(&app, &admin, "Bram").await;
+    let first = book(
+        &app,
+        &admin,
+        json!({"date": "2026-12-01", "startTime": "09:00", "endTime": "10:00", "therapistIds": [anna]}),
+    )
+    .await;
+    let second = book(
+        &app,
+        &admin,
+        json!({"date": "2026-12-01", "startTime": "10:00", "endTime": "11:00", "therapistIds": [bram]}),
+    )
+    .await;
+    let clash = app
+        .post(
+            "/api/v1/sessions",
+            &admin,
+            json!({"date": "2026-12-01", "startTime": "09:30", "endTime": "10:30", "therapistIds": [anna, bram]}),
+        )
+        .await;
+    let problem = clash.problem(409);
+    assert_eq!(
+        problem["conflicts"],
+        json!([
+            {"therapistId": anna, "sessionId": first["id"], "date": "2026-12-01", "startTime": "09:00:00", "endTime": "10:00:00"},
+            {"therapistId": bram, "sessionId": second["id"], "date": "2026-12-01", "startTime": "10:00:00", "endTime": "11:00:00"},
+        ])
+    );
+    assert_eq!(app.get("/api/v1/sessions", &admin).await.json()["items"].as_array().unwrap().len(), 2);
+}
+
+async fn a_series_is_created_whole_or_refused_whole(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, admin) = app.admin(db, "admin").await;
+    let anna = therapist(&app, &admin, "Anna").await;
+    let blocker = book(
+        &app,
+        &admin,
+        json!({"date": "2026-12-15", "startTime": "09:30", "endTime": "10:30", "therapistIds": [anna]}),
+    )
+    .await;
+    let body = json!({"date": "2026-12-01", "startTime": "09:00", "endTime": "10:00", "therapistIds": [anna], "repeat": {"every": "week", "count": 4}});
+    let refused = app.post("/api/v1/sessions", &admin, body.clone()).await.problem(409);
+    assert_eq!(refused["conflicts"][0]["sessionId"], blocker["id"]);
+    assert_eq!(app.delete(&format!("/api/v1/sessions/{}", blocker["id"]), &admin).await.status, 204);
+    let series = book(&app, &admin, body).await;
+    let items = series["items"].as_array().unwrap();
+    assert_eq!(
+        items.iter().map(|s| s["date"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["2026-12-01", "2026-12-08", "2026-12-15", "2026-12-22"]
+    );
+    assert!(items.iter().all(|s| s["seriesId"] == items[0]["id"]));
+    let bad = app.post("/api/v1/sessions", &admin, json!({"date": "2026-12-01", "startTime": "09:00", "endTime": "10:00", "therapistIds": [anna], "repeat": {"every": "month", "count": 60}})).await;
+    assert_eq!(bad.invalid_fields(), ["repeat.every", "repeat.count"]);
+}
+
+async fn session_input_is_validated_all_at_once(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, admin) = app.admin(db, "admin").await;
+    let anna = therapist(&app, &admin, "Anna").await;
+    let bad = app.post("/api/v1/sessions", &admin, json!({"date": "2026-12-01", "startTime": "10:00", "endTime": "09:00", "therapistIds": [anna, anna, 0], "notes": "x".repeat(10_001), "status": "maybe"})).await;
+    assert_eq!(bad.invalid_fields(), ["endTime", "notes", "status", "therapistIds[1]", "therapistIds[2]"]);
+    let missing = app.post("/api/v1/sessions", &admin, json!({})).await;
+    assert_eq!(missing.invalid_fields(), ["date", "startTime", "endTime", "therapistIds"]);
+    let unknown = app
+        .post(
+            "/api/v1/sessions",
+            &admin,
+            json!({"date": "2026-12-01", "startTime": "09:00", "endTime": "10:00", "therapistIds": [anna, 999]}),
+        )
+        .await;
+    assert_eq!(unknown.invalid_fields(), ["therapistIds[1]"]);
+    let bad_time = app
+        .post(
+            "/api/v1/sessions",
+            &admin,
+            json!({"date": "2026-12-01", "startTime": "9am", "endTime": "25:00", "therapistIds": [anna]}),
+        )
+        .await;
+    assert_eq!(bad_time.invalid_fields(), ["startTime", "endTime"]);
+    let bad_child = app.post("/api/v1/sessions", &admin, json!({"date": "2026-12-01", "startTime": "09:00", "endTime": "10:00", "therapistIds": [anna], "childProfileId": 4242})).await;
+    assert_eq!(bad_child.invalid_fields(), ["childProfileId"]);
+    assert_eq!(app.get("/api/v1/sessions", &admin).await.json()["items"], json!([]));
+}
+
+async fn parents_see_their_childrens_sessions_and_therapists_edit_only_their_notes(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, admin) = app.admin(db, "admin").await;
+    let (_, anna) = app.parent("anna").await;
+    let (_, bob) = app.parent("bob").await;
+    let (tess_user, tess) = app.register("tess").await;
+    let tess_id = db.store().create_therapist("Tess".into(), Some(UserId(tess_user))).await.unwrap().id.0;
+    let other = therapist(&app, &admin, "Other").await;
+    let noor =
+        app.post("/api/v1/children", &anna, json!({"name": "Noor", "age": 3})).await.json()["id"].as_i64().unwrap();
+    let noors = book(&app, &admin, json!({"date": "2026-12-01", "startTime": "09:00", "endTime": "10:00", "therapistIds": [tess_id], "childProfileId": noor})).await;
+    let unrelated = book(
+        &app,
+        &admin,
+        json!({"date": "2026-12-01", "startTime": "09:00", "endTime": "10:00", "therapistIds": [other]}),
+    )
+    .await;
+    let ids = |body: Value| body["items"].as_array().unwrap().iter().map(|s| s["id"].clone()).collect::<Vec<_>>();
+    assert_eq!(ids(app.get("/api/v1/sessions", &anna).await.json()), [noors["id"].clone()]);
+    assert_eq!(ids(app.get("/api/v1/sessions", &bob).await.json()), Vec::<Value>::new());
+    assert_eq!(ids(app.get("/api/v1/sessions", &tess).await.json()), [noors["id"].clone()]);
+    app.get(&format!("/api/v1/sessions/{}", noors["id"]), &bob).await.problem(404);
+    app.get(&format!("/api/v1/sessions/{}", unrelated["id"]), &tess).await.problem(404);
+    let noted = app.patch(&format!("/api/v1/sessions/{}", noors["id"]), &tess, json!({"notes": "Went well."})).await;
+    assert_eq!(noted.json()["notes"], "Went well.");
+    app.patch(&format!("/api/v1/sessions/{}", noors["id"]), &tess, json!({"startTime": "08:00"})).await.problem(403);
+    app.patch(&format!("/api/v1/sessions/{}", unrelated["id"]), &tess, json!({"notes": "Not mine."}))
+        .await
+        .problem(404);
+    app.patch(&format!("/api/v1/sessions/{}", noors["id"]), &anna, json!({"notes": "Parent note"})).await.problem(403);
+    // The therapist read and changed a child's data: the family can see that.
+    let log = app.get("/api/v1/me/access-log", &anna).await.json();
+    let by_tess: Vec<_> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actorUserId"] == tess_user)
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(by_tess.contains(&"read".to_owned()) && by_tess.contains(&"update".to_owned()), "{log}");
+}
+
+async fn therapists_are_added_and_removed_one_at_a_time(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, admin) = app.admin(db, "admin").await;
+    let anna = therapist(&app, &admin, "Anna").await;
+    let bram = therapist(&app, &admin, "Bram").await;
+    let session = book(
+        &app,
+        &admin,
+        json!({"date": "2026-12-01", "startTime": "09:00", "endTime": "10:00", "therapistIds": [anna]}),
+    )
+    .await;
+    let path = format!("/api/v1/sessions/{}/therapists/{bram}", session["id"]);
+    let added = app.send(axum::http::Method::PUT, &path, Some(&admin), None).await;
+    assert_eq!(added.status, 200, "{}", added.text);
+    assert_eq!(added.json()["therapists"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        app.send(axum::http::Method::PUT, &path, Some(&admin), None).await.json()["therapists"],
+        added.json()["therapists"],
+        "idempotent"
+    );
+    assert_eq!(app.delete(&path, &admin).await.status, 204);
+    app.send(
+        axum::http::Method::PUT,
+        &format!("/api/v1/sessions/{}/therapists/999", session["id"]),
+        Some(&admin),
+        None,
+    )
+    .await
+    .problem(404);
+    assert_eq!(app.delete(&format!("/api/v1/therapists/{anna}"), &admin).await.status, 204);
+    let kept = app.get(&format!("/api/v1/sessions/{}", session["id"]), &admin).await.json();
+    assert_eq!(kept["therapists"], json!([]), "the session stays without the therapist");
+}
+
+async fn therapists_are_listed_by_name_searched_and_linked_to_users(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, admin) = app.admin(db, "admin").await;
+    let (tess_user, tess) = app.register("tess").await;
+    for name in ["Zoë", "Anna", "Bram"] {
+        therapist(&app, &admin, name).await;
+    }
+    let linked = app.post("/api/v1/therapists", &admin, json!({"name": "Tess", "userId": tess_user})).await.json();
+    assert_eq!(linked["userId"], tess_user);
+    assert_eq!(app.get("/api/v1/me", &tess).await.json()["role"], "therapist");
+    let names = |body: Value| {
+        body["items"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    assert_eq!(names(app.get("/api/v1/therapists", &tess).await.json()), ["Anna", "Bram", "Tess", "Zoë"]);
+    assert_eq!(names(app.get("/api/v1/therapists?q=an", &tess).await.json()), ["Anna"]);
+    let page = app.get("/api/v1/therapists?limit=3", &tess).await.json();
+    let rest = app
+        .get(&format!("/api/v1/therapists?limit=3&cursor={}", page["nextCursor"].as_str().unwrap()), &tess)
+        .await
+        .json();
+    assert_eq!(names(rest), ["Zoë"]);
+    assert_eq!(app.post("/api/v1/therapists", &admin, json!({"name": ""})).await.invalid_fields(), ["name"]);
+    app.post("/api/v1/therapists", &admin, json!({"name": "Twice", "userId": tess_user})).await.problem(409);
+}
+
+on_both_backends!(
+    an_admin_books_a_session_and_everyone_reads_it_in_the_contracts_shape,
+    a_double_booking_is_409_listing_every_conflict_and_writes_nothing,
+    a_series_is_created_whole_or_refused_whole,
+    session_input_is_validated_all_at_once,
+    parents_see_their_childrens_sessions_and_therapists_edit_only_their_notes,
+    therapists_are_added_and_removed_one_at_a_time,
+    therapists_are_listed_by_name_searched_and_linked_to_users,
+);
