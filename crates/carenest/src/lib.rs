@@ -141,7 +141,8 @@ fn explain(error: StoreError, url: &str) -> String {
     let url = carenest_store::redact(url);
     match error {
         StoreError::Unavailable(cause) => format!("could not use the database at {url}: {cause}"),
-        StoreError::Conflict { detail, .. } => detail,
+        StoreError::Conflict { constraint: "unknown_migration", detail, .. } => detail,
+        StoreError::Conflict { constraint, .. } => carenest_domain::error::describe_conflict(constraint).to_owned(),
         StoreError::Other(cause) => format!("the database at {url} reported an error: {cause}"),
         StoreError::Invalid(errors) => errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "),
         StoreError::NotFound => "not found".to_owned(),

@@ -123,12 +123,16 @@ pub async fn undo(store: &dyn Store, name: &str) -> Result<bool, StoreError> {
     Ok(true)
 }
 
+/// Creates a demo account, or reuses it when an earlier undo kept it (the last admin stays).
 async fn create_user(
     store: &dyn Store,
     username: &str,
     role: Role,
     password_hash: &str,
 ) -> Result<carenest_domain::accounts::User, StoreError> {
+    if let Some(existing) = store.credentials_by_login(username).await? {
+        return Ok(existing.user);
+    }
     store
         .create_user(NewUser {
             username: username.to_owned(),
@@ -227,7 +231,7 @@ async fn undo_demo(store: &dyn Store) -> Result<(), StoreError> {
         if let Some(credentials) = store.credentials_by_login(login.username).await? {
             match store.erase_user(credentials.user.id).await {
                 Err(StoreError::Conflict { constraint: "last_admin", .. }) => {
-                    tracing::warn!("kept {} because it is the only admin", login.username);
+                    eprintln!("kept {} because it is the only admin", login.username);
                 }
                 other => other?,
             }

@@ -71,3 +71,20 @@ pub fn known_constraint(name: &str) -> Option<&'static str> {
 pub fn parse_stored<T: crate::validation::Choice>(text: &str) -> StoreResult<T> {
     T::parse(text).ok_or_else(|| StoreError::Other(format!("stored value {text:?} is not one of {:?}", T::ALL).into()))
 }
+
+/// What a broken rule means to a person, by its name; shared by the API and the command line.
+pub fn describe_conflict(constraint: &str) -> &'static str {
+    match constraint {
+        "users_username_key" => "that username is taken",
+        "users_email_key" => "an account with that email exists already",
+        "parent_profiles_user_id_key" => "you have a parent profile already; change it with PATCH",
+        "parent_profile_required" => "create your parent profile first",
+        "therapists_user_id_key" => "that user is linked to another therapist already",
+        "session_therapists_session_id_therapist_id_key" => "that therapist is on the session already",
+        "therapist_double_booked" => "a therapist is already booked at an overlapping time",
+        "last_admin" => "the last admin can't stop being one",
+        "unknown_migration" => "the database has a migration this binary does not know",
+        "seeders_name_key" => "that seeder has run already",
+        _ => "the request conflicts with the current state",
+    }
+}

@@ -120,29 +120,15 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// What each named rule means to a client.
-fn conflict_detail(constraint: &str) -> &'static str {
-    match constraint {
-        "users_username_key" => "that username is taken",
-        "users_email_key" => "an account with that email exists already",
-        "parent_profiles_user_id_key" => "you have a parent profile already; change it with PATCH",
-        "parent_profile_required" => "create your parent profile first",
-        "therapists_user_id_key" => "that user is linked to another therapist already",
-        "session_therapists_session_id_therapist_id_key" => "that therapist is on the session already",
-        "therapist_double_booked" => "a therapist is already booked at an overlapping time",
-        "last_admin" => "the last admin can't stop being one",
-        _ => "the request conflicts with the current state",
-    }
-}
-
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => Self::NotFound,
             StoreError::Conflict { constraint, detail, conflicts } => {
+                // Double bookings and unknown migrations say more than their rule's name.
                 let detail = match constraint {
-                    "therapist_double_booked" => detail,
-                    other => conflict_detail(other).to_owned(),
+                    "therapist_double_booked" | "unknown_migration" => detail,
+                    other => carenest_domain::error::describe_conflict(other).to_owned(),
                 };
                 Self::Conflict { detail, conflicts }
             }

@@ -278,3 +278,59 @@ pub mod fixtures {
         (user, profile)
     }
 }
+
+/// A database URL for a database that does not exist yet, for testing the commands that create
+/// and drop databases. Whatever it names is removed when this is dropped.
+pub struct ScratchDatabase {
+    pub url: String,
+    kind: Kind,
+}
+
+impl ScratchDatabase {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let url = format!("sqlite://{}", dir.path().join("scratch.db").display());
+        Self { url, kind: Kind::Sqlite { _folder: dir } }
+    }
+
+    /// `None` (after saying so) when no PostgreSQL server is reachable and none is required.
+    pub async fn postgres() -> Option<Self> {
+        let server = postgres_server();
+        let reachable = tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&server)).await;
+        match reachable {
+            Ok(Ok(connection)) => {
+                connection.close().await.ok();
+            }
+            _ if postgres_required() => panic!("CARENEST_REQUIRE_POSTGRES is set but PostgreSQL is unreachable"),
+            _ => {
+                eprintln!("skipped: PostgreSQL half of this test (no server at {})", carenest_store::redact(&server));
+                return None;
+            }
+        }
+        let name = format!("carenest_scratch_{:016x}", rand::thread_rng().gen::<u64>());
+        Some(Self { url: with_database(&server, &name), kind: Kind::Postgres { server, name } })
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        if let Kind::Postgres { server, name } = &self.kind {
+            drop_postgres_database(server.clone(), name.clone());
+        }
+    }
+}
+
+/// Drop runs outside async; a short-lived runtime on its own thread drops the database.
+fn drop_postgres_database(server: String, name: String) {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        runtime.block_on(async move {
+            if let Ok(mut admin) = PgConnection::connect(&server).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
+                admin.close().await.ok();
+            }
+        });
+    })
+    .join()
+    .ok();
+}

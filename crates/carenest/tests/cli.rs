@@ -1,0 +1,187 @@
+//! The `carenest` command line, run as a user runs it, against both backends.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use carenest_store_tests::ScratchDatabase;
+
+fn carenest(url: &str, args: &[&str]) -> Output {
+    run_with(args, &[("DATABASE_URL", url)], None)
+}
+
+fn run_with(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_carenest"));
+    command.args(args).env_remove("DATABASE_URL").env_remove("CARENEST_ENV").env("RUST_LOG", "warn");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().expect("the binary runs");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+fn ok(output: Output) -> String {
+    assert!(output.status.success(), "failed: {}", text(&output));
+    text(&output)
+}
+
+fn setup_status_rollback_and_migrate_round_trip(url: &str) {
+    assert!(ok(carenest(url, &["db", "create"])).contains("created"));
+    assert!(ok(carenest(url, &["db", "create"])).contains("already exists"));
+    let dry = ok(carenest(url, &["db", "migrate", "--dry-run"]));
+    assert!(dry.contains("would apply 1 accounts") && dry.contains("would apply 4 audit and seeders"), "{dry}");
+    assert!(ok(carenest(url, &["db", "status"])).contains("pending     1 accounts"), "dry run applied nothing");
+    ok(carenest(url, &["db", "setup"]));
+    let status = ok(carenest(url, &["db", "status"]));
+    assert!(status.contains("applied     4 audit and seeders") && status.contains("not run  demo"), "{status}");
+    assert!(ok(carenest(url, &["db", "rollback"])).contains("rolled back 4"));
+    let all = ok(carenest(url, &["db", "rollback", "--all"]));
+    assert!(all.contains("rolled back 3") && all.contains("rolled back 1"), "{all}");
+    assert!(ok(carenest(url, &["db", "rollback", "--all"])).contains("nothing to roll back"));
+    assert!(ok(carenest(url, &["db", "migrate"])).contains("applied migration 4"));
+    assert!(ok(carenest(url, &["db", "migrate", "--dry-run"])).contains("nothing to apply"));
+    ok(carenest(url, &["db", "reset"]));
+    assert!(ok(carenest(url, &["db", "drop"])).contains("dropped"));
+    assert!(ok(carenest(url, &["db", "drop"])).contains("does not exist"));
+}
+
+fn seeding_twice_adds_the_demo_once_and_undo_takes_it_away(url: &str) {
+    ok(carenest(url, &["db", "setup"]));
+    let first = ok(carenest(url, &["db", "seed", "demo"]));
+    assert!(first.contains("demo: seeded") && first.contains("demo.admin"), "{first}");
+    assert!(ok(carenest(url, &["db", "seed"])).contains("already ran"));
+    assert!(ok(carenest(url, &["db", "status"])).contains("ran      demo"));
+    let duplicate =
+        carenest(url, &["user", "create", "--username", "demo.eva", "--email", "x@example.org", "--password-stdin"]);
+    assert!(!duplicate.status.success(), "the demo users exist once");
+    assert!(ok(carenest(url, &["db", "seed", "--undo", "demo"])).contains("undone"));
+    assert!(ok(carenest(url, &["db", "status"])).contains("not run  demo"));
+    assert!(ok(carenest(url, &["db", "seed", "demo"])).contains("seeded"), "it can run again after an undo");
+    assert!(!carenest(url, &["db", "seed", "nonsense"]).status.success());
+}
+
+fn users_are_created_with_a_password_from_stdin(url: &str) {
+    ok(carenest(url, &["db", "setup"]));
+    let created = run_with(
+        &["user", "create", "--username", "boss", "--email", "boss@example.org", "--role", "admin", "--password-stdin"],
+        &[("DATABASE_URL", url)],
+        Some("a long password\n"),
+    );
+    assert!(ok(created).contains("role admin"));
+    let short = run_with(
+        &["user", "create", "--username", "tiny", "--email", "t@example.org", "--password-stdin"],
+        &[("DATABASE_URL", url)],
+        Some("short"),
+    );
+    assert!(!short.status.success());
+    assert!(text(&short).contains("password must be"), "{}", text(&short));
+    let taken = run_with(
+        &["user", "create", "--username", "BOSS", "--email", "b2@example.org", "--password-stdin"],
+        &[("DATABASE_URL", url)],
+        Some("a long password"),
+    );
+    assert!(text(&taken).contains("username is taken") || text(&taken).contains("taken"), "{}", text(&taken));
+    let no_terminal = run_with(
+        &["user", "create", "--username", "nobody", "--email", "n@example.org"],
+        &[("DATABASE_URL", url)],
+        Some(""),
+    );
+    assert!(text(&no_terminal).contains("--password-stdin"), "{}", text(&no_terminal));
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { let db = carenest_store_tests::ScratchDatabase::sqlite(); super::$name(&db.url); } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() {
+                let runtime = tokio::runtime::Runtime::new().unwrap();
+                let Some(db) = runtime.block_on(carenest_store_tests::ScratchDatabase::postgres()) else { return };
+                super::$name(&db.url);
+            } )*
+        }
+    };
+}
+
+on_both_backends!(
+    setup_status_rollback_and_migrate_round_trip,
+    seeding_twice_adds_the_demo_once_and_undo_takes_it_away,
+    users_are_created_with_a_password_from_stdin,
+);
+
+#[test]
+fn a_bad_database_url_ends_with_one_sentence_and_never_the_password() {
+    for (url, expect) in [
+        ("mysql://root:hunter2@localhost/db", "unsupported database URL scheme 'mysql'"),
+        (
+            "postgres://carenest:hunter2@127.0.0.1:1/db",
+            "could not use the database at postgres://carenest:***@127.0.0.1:1/db",
+        ),
+        ("carenest.db", "has no scheme"),
+    ] {
+        let output = carenest(url, &["db", "status"]);
+        let printed = text(&output);
+        assert_eq!(output.status.code(), Some(1), "{printed}");
+        assert!(printed.starts_with("error: ") && printed.contains(expect), "{printed}");
+        assert_eq!(printed.trim_end().lines().count(), 1, "one sentence, no debug output: {printed}");
+        assert!(!printed.contains("hunter2") && !printed.contains("panicked"));
+    }
+}
+
+#[test]
+fn production_refuses_to_start_without_an_explicit_database_url() {
+    let output = run_with(&["serve"], &[("CARENEST_ENV", "production")], None);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output).contains("DATABASE_URL"), "{}", text(&output));
+}
+
+#[test]
+fn the_openapi_command_prints_the_document() {
+    let output = run_with(&["openapi"], &[], None);
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    assert!(document["paths"]["/api/v1/sessions"].is_object());
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_answers_readyz_and_stops_cleanly_on_sigterm() {
+    let scratch = ScratchDatabase::sqlite();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_carenest"))
+        .args(["serve", "--demo", "--bind", &bind])
+        .env("DATABASE_URL", &scratch.url)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let ready = loop {
+        if let Ok(mut stream) = std::net::TcpStream::connect(&bind) {
+            write!(stream, "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            let mut response = String::new();
+            std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
+            break response;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    let printed = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{printed}");
+    assert!(printed.contains("demo logins"), "{printed}");
+}
