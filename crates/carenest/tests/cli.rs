@@ -158,7 +158,7 @@ fn serve_answers_readyz_and_stops_cleanly_on_sigterm() {
     let scratch = ScratchDatabase::sqlite();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let bind = format!("127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_carenest"))
+    let child = Command::new(env!("CARGO_BIN_EXE_carenest"))
         .args(["serve", "--demo", "--bind", &bind])
         .env("DATABASE_URL", &scratch.url)
         .env("RUST_LOG", "warn")
