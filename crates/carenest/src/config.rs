@@ -101,10 +101,21 @@ impl Config {
         if config.token_ttl_days < 1 {
             return Err("token_ttl_days must be at least 1".to_owned());
         }
+        config.time_zone()?;
         if !(1..=1000).contains(&config.max_connections) {
             return Err("max_connections must be between 1 and 1000".to_owned());
         }
         Ok(config)
+    }
+
+    /// The practice's time zone, parsed.
+    pub fn time_zone(&self) -> Result<chrono_tz::Tz, String> {
+        self.practice_time_zone.parse().map_err(|_| {
+            format!(
+                "practice_time_zone '{}' is not an IANA time zone such as Europe/Amsterdam",
+                self.practice_time_zone
+            )
+        })
     }
 
     /// The database URL, or the sentence that says why there is none.

@@ -207,7 +207,7 @@ async fn serve(config: &Config, environment: Environment, demo: bool) -> Result<
     }
     let settings = Settings {
         token_ttl: chrono::Duration::days(config.token_ttl_days),
-        practice_time_zone: config.practice_time_zone.clone(),
+        practice_time_zone: config.time_zone()?,
         ..Settings::default()
     };
     let listener = tokio::net::TcpListener::bind(&config.bind)

@@ -1,6 +1,7 @@
 //! CareNest's HTTP API: one router per area, joined by [`app`].
 
 pub mod auth;
+mod calendar;
 pub mod error;
 pub mod extract;
 mod openapi;
@@ -34,8 +35,8 @@ pub struct Settings {
     pub throttle_per_username: ThrottlePolicy,
     /// Failed logins allowed per client address in a window.
     pub throttle_per_client: ThrottlePolicy,
-    /// The practice's IANA time zone, for calendar feeds.
-    pub practice_time_zone: String,
+    /// The practice's time zone: session times are its wall-clock times.
+    pub practice_time_zone: chrono_tz::Tz,
 }
 
 impl Default for Settings {
@@ -44,7 +45,7 @@ impl Default for Settings {
             token_ttl: chrono::Duration::days(30),
             throttle_per_username: ThrottlePolicy { max_failures: 5, window: chrono::Duration::minutes(15) },
             throttle_per_client: ThrottlePolicy { max_failures: 50, window: chrono::Duration::minutes(15) },
-            practice_time_zone: "Europe/Amsterdam".to_owned(),
+            practice_time_zone: chrono_tz::Europe::Amsterdam,
         }
     }
 }

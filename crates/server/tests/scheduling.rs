@@ -231,7 +231,66 @@ async fn therapists_are_listed_by_name_searched_and_linked_to_users(db: &TestDb)
     app.post("/api/v1/therapists", &admin, json!({"name": "Twice", "userId": tess_user})).await.problem(409);
 }
 
+/// The Python interpreter with `icalendar`: `CARENEST_PYTHON`, else `python3`.
+fn python_with_icalendar() -> Option<String> {
+    let python = std::env::var("CARENEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let works =
+        std::process::Command::new(&python).args(["-c", "import icalendar"]).output().is_ok_and(|o| o.status.success());
+    if works {
+        return Some(python);
+    }
+    assert!(std::env::var("CI").is_err(), "CI must provide Python's icalendar (CARENEST_PYTHON)");
+    eprintln!("skipped: the icalendar check (no Python with icalendar; set CARENEST_PYTHON)");
+    None
+}
+
+async fn the_calendar_feed_parses_in_a_real_icalendar_parser_and_keeps_health_data_out(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, admin) = app.admin(db, "admin").await;
+    let (_, anna) = app.parent("anna").await;
+    let noor =
+        app.post("/api/v1/children", &anna, json!({"name": "Noortje", "age": 3})).await.json()["id"].as_i64().unwrap();
+    let tess = therapist(&app, &admin, "Tess; de \\ Vries, MSc").await;
+    let bram = therapist(&app, &admin, "Bram").await;
+    let summer = book(&app, &admin, json!({"date": "2026-07-01", "startTime": "09:00", "endTime": "09:45", "therapistIds": [tess, bram], "childProfileId": noor, "notes": "Secret health note"})).await;
+    let winter = book(&app, &admin, json!({"date": "2026-12-01", "startTime": "14:00", "endTime": "15:00", "therapistIds": [tess], "status": "cancelled"})).await;
+    let response =
+        app.get(&format!("/api/v1/therapists/{tess}/calendar.ics?from=2026-06-01&to=2026-12-31"), &admin).await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(response.content_type(), "text/calendar; charset=utf-8");
+    let feed = response.text;
+    assert!(feed.ends_with("\r\n") && !feed.replace("\r\n", "").contains('\n'), "every line ends with CRLF");
+    assert!(feed.split("\r\n").all(|line| line.len() <= 75), "lines are folded at 75 octets");
+    assert!(!feed.contains("Noortje") && !feed.contains("Secret health note"), "no child's name or notes");
+    assert!(feed.contains("DESCRIPTION:Therapists: Tess\\; de \\\\ Vries\\, MSc\\, Bram"), "{feed}");
+    app.get(&format!("/api/v1/therapists/{tess}/calendar.ics?from=2026-01-01&to=2029-01-01"), &admin)
+        .await
+        .problem(400);
+    app.get("/api/v1/therapists/999/calendar.ics", &admin).await.problem(404);
+
+    let Some(python) = python_with_icalendar() else { return };
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &feed).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/check_calendar.py");
+    let output = std::process::Command::new(python).arg(script).arg(file.path()).output().unwrap();
+    assert!(output.status.success(), "icalendar refused the feed: {}", String::from_utf8_lossy(&output.stderr));
+    let parsed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(parsed["timezones"], json!(["Europe/Amsterdam"]));
+    let events = parsed["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["uid"], format!("session-{}@carenest.dev", summer["id"]));
+    assert_eq!(events[0]["start"], "2026-07-01T09:00:00+02:00", "summer time");
+    assert_eq!(events[0]["end"], "2026-07-01T09:45:00+02:00");
+    assert_eq!(events[0]["description"], "Therapists: Tess; de \\ Vries, MSc, Bram");
+    assert_eq!(events[0]["status"], "CONFIRMED");
+    assert_eq!(events[1]["uid"], format!("session-{}@carenest.dev", winter["id"]));
+    assert_eq!(events[1]["start"], "2026-12-01T14:00:00+01:00", "winter time");
+    assert_eq!(events[1]["status"], "CANCELLED");
+    assert_eq!(events[1]["summary"], "Therapy session");
+}
+
 on_both_backends!(
+    the_calendar_feed_parses_in_a_real_icalendar_parser_and_keeps_health_data_out,
     an_admin_books_a_session_and_everyone_reads_it_in_the_contracts_shape,
     a_double_booking_is_409_listing_every_conflict_and_writes_nothing,
     a_series_is_created_whole_or_refused_whole,

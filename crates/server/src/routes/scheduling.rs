@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/therapists", get(list_therapists).post(create_therapist))
         .route("/therapists/{id}", get(get_therapist).patch(update_therapist).delete(delete_therapist))
         .route("/therapists/{id}/sessions", get(therapist_sessions))
+        .route("/therapists/{id}/calendar.ics", get(therapist_calendar))
         .route("/sessions", get(list_sessions).post(create_sessions))
         .route("/sessions/{id}", get(get_session).patch(update_session).delete(delete_session))
         .route("/sessions/{id}/therapists/{therapist_id}", put(add_therapist).delete(remove_therapist))
@@ -338,4 +339,63 @@ pub async fn remove_therapist(
     current.require(Permission::ManageSessions)?;
     state.store.remove_session_therapist(SessionId(id), TherapistId(therapist)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The widest range one calendar feed covers.
+const CALENDAR_MAX_DAYS: i64 = 731;
+
+/// A therapist's sessions (those the caller may see) as an iCalendar feed, in the practice's
+/// time zone. Without `from`/`to` it covers 90 days back to 365 days ahead; at most two years.
+#[utoipa::path(get, path = "/api/v1/therapists/{id}/calendar.ics", tag = "scheduling", security(("bearer" = [])),
+    params(("id" = i64, Path), ("from" = Option<NaiveDate>, Query, description = "First date, inclusive"), ("to" = Option<NaiveDate>, Query, description = "Last date, inclusive")),
+    responses(
+        (status = 200, description = "RFC 5545 calendar: one VEVENT per session, DTSTART/DTEND with TZID of the practice's zone and its VTIMEZONE; no child's name or notes", content_type = "text/calendar"),
+        (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn therapist_calendar(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiPath(Id(id)): ApiPath<Id>,
+    ApiQuery(query): ApiQuery<CalendarQuery>,
+) -> ApiResult<Response> {
+    let therapist = state.store.therapist(TherapistId(id)).await?;
+    let today = chrono::Utc::now().date_naive();
+    let from = query.from.unwrap_or(today - chrono::Duration::days(90));
+    let to = query.to.unwrap_or(today + chrono::Duration::days(365));
+    if from > to || (to - from).num_days() > CALENDAR_MAX_DAYS {
+        return Err(ApiError::BadRequest(format!(
+            "from must not be after to, and the range may span at most {CALENDAR_MAX_DAYS} days"
+        )));
+    }
+    let scope = scope_of(&state, &current).await?;
+    let filter =
+        SessionFilter { from: Some(from), to: Some(to), therapist_id: Some(therapist.id), child_profile_id: None };
+    let mut sessions = Vec::new();
+    let mut page = carenest_domain::page::PageRequest::first(carenest_domain::page::MAX_LIMIT);
+    loop {
+        let batch = state.store.sessions(scope, filter.clone(), page.clone()).await?;
+        sessions.extend(batch.items);
+        match batch.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    audit_sessions(&state, &current, AuditAction::Read, &sessions.iter().collect::<Vec<_>>()).await?;
+    let body = crate::calendar::render(&therapist, &sessions, state.settings.practice_time_zone);
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("inline; filename=\"therapist-{id}.ics\"")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarQuery {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
 }
