@@ -70,6 +70,10 @@ impl fmt::Debug for Config {
     }
 }
 
+/// The configuration keys, as `carenest.toml` spells them.
+const KEYS: &[&str] =
+    &["database_url", "bind", "max_connections", "token_ttl_days", "practice_time_zone", "log_format"];
+
 impl Config {
     pub fn defaults(environment: Environment) -> Self {
         let (database_url, bind, log_format) = match environment {
@@ -94,7 +98,9 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("carenest.toml"));
         let config: Config = Figment::from(Serialized::defaults(Self::defaults(environment)))
             .merge(Toml::file(&file))
-            .merge(Env::prefixed("CARENEST_").ignore(&["env", "config", "require_postgres"]))
+            // Only the keys above: other CARENEST_* variables (CARENEST_ENV, test settings) are
+            // not configuration, while a typo in carenest.toml is still an error.
+            .merge(Env::prefixed("CARENEST_").only(KEYS))
             .merge(Env::raw().only(&["database_url"]))
             .extract()
             .map_err(|error| format!("configuration is invalid: {error}"))?;
@@ -135,6 +141,16 @@ mod tests {
         assert_eq!(Config::defaults(Environment::Development).database_url.as_deref(), Some("sqlite://carenest.db"));
         let production = Config::defaults(Environment::Production);
         assert!(production.database_url(Environment::Production).unwrap_err().contains("DATABASE_URL"));
+    }
+
+    #[test]
+    fn every_field_is_a_known_key() {
+        let fields = serde_json::to_value(Config::defaults(Environment::Development)).unwrap();
+        let mut names: Vec<_> = fields.as_object().unwrap().keys().cloned().collect();
+        names.sort();
+        let mut keys: Vec<_> = KEYS.iter().map(|k| k.to_string()).collect();
+        keys.sort();
+        assert_eq!(names, keys);
     }
 
     #[test]

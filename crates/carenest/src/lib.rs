@@ -17,6 +17,15 @@ use clap::{Args, Parser, Subcommand};
 
 pub use config::{Config, Environment};
 
+/// Prints a line to stdout. A reader that stops early (`carenest openapi | head`) closes the
+/// pipe; that is not an error worth a panic, so write failures are ignored.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 #[derive(Debug, Parser)]
 #[command(name = "carenest", version, about = "CareNest: families, their goals, and the therapy practice's schedule")]
 struct Cli {
@@ -163,7 +172,7 @@ async fn execute(cli: Cli) -> Result<(), String> {
     init_logging(&config);
     match cli.command {
         Command::Openapi => {
-            println!("{}", carenest_server::openapi_json());
+            out!("{}", carenest_server::openapi_json());
             Ok(())
         }
         Command::Serve { bind, demo } => {
@@ -286,10 +295,10 @@ async fn db(config: &Config, url: &str, command: DbCommand) -> Result<(), String
                 carenest_domain::ops::refuse_unknown(&status).map_err(|e| explain(e, url))?;
                 let pending: Vec<_> = status.pending().collect();
                 if pending.is_empty() {
-                    println!("nothing to apply");
+                    out!("nothing to apply");
                 }
                 for migration in pending {
-                    println!("would apply {} {}", migration.version, migration.description);
+                    out!("would apply {} {}", migration.version, migration.description);
                 }
             } else {
                 migrate(store.as_ref(), url).await?;
@@ -310,32 +319,32 @@ async fn db(config: &Config, url: &str, command: DbCommand) -> Result<(), String
         DbCommand::Status => {
             let store = connect(config, url).await?;
             let status = store.migration_status().await.map_err(|e| explain(e, url))?;
-            println!("database: {} ({})", carenest_store::redact(url), store.backend_name());
-            println!("migrations:");
+            out!("database: {} ({})", carenest_store::redact(url), store.backend_name());
+            out!("migrations:");
             for migration in &status.known {
                 match migration.applied_at {
-                    Some(at) => println!(
+                    Some(at) => out!(
                         "  applied  {:>4} {:<24} {}",
                         migration.version,
                         migration.description,
                         at.format("%Y-%m-%d %H:%M:%S UTC")
                     ),
-                    None => println!("  pending  {:>4} {}", migration.version, migration.description),
+                    None => out!("  pending  {:>4} {}", migration.version, migration.description),
                 }
             }
             for version in &status.unknown_applied {
-                println!("  unknown  {version:>4} (applied by a newer CareNest)");
+                out!("  unknown  {version:>4} (applied by a newer CareNest)");
             }
             let ran = if status.known.iter().any(|m| m.version == 4 && m.applied_at.is_some()) {
                 store.seeders_run().await.map_err(|e| explain(e, url))?
             } else {
                 Vec::new()
             };
-            println!("seeders:");
+            out!("seeders:");
             for name in seed::SEEDERS {
                 match ran.iter().find(|(ran, _)| ran == name) {
-                    Some((_, at)) => println!("  ran      {name:<24} {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
-                    None => println!("  not run  {name}"),
+                    Some((_, at)) => out!("  ran      {name:<24} {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
+                    None => out!("  not run  {name}"),
                 }
             }
             store.close().await;

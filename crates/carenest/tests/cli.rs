@@ -185,3 +185,19 @@ fn serve_answers_readyz_and_stops_cleanly_on_sigterm() {
     assert_eq!(output.status.code(), Some(0), "{printed}");
     assert!(printed.contains("demo logins"), "{printed}");
 }
+
+#[test]
+fn a_reader_that_stops_early_does_not_make_the_command_panic() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_carenest"))
+        .arg("openapi")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+    assert_eq!(output.status.code(), Some(0));
+}

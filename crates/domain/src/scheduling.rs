@@ -443,6 +443,23 @@ pub trait SchedulingStore {
     /// Adds one therapist; adding one already there changes nothing.
     async fn add_session_therapist(&self, id: SessionId, therapist: TherapistId) -> StoreResult<Session>;
     async fn remove_session_therapist(&self, id: SessionId, therapist: TherapistId) -> StoreResult<()>;
+
+    /// The database's plan for `sessions()` with these arguments, a line per plan node, so plan
+    /// tests and the benchmark inspect exactly the statement the store runs.
+    async fn explain_sessions(
+        &self,
+        scope: SessionScope,
+        filter: SessionFilter,
+        page: PageRequest<SessionKey>,
+    ) -> StoreResult<Vec<String>>;
+    /// Likewise for the overlap check every booking runs.
+    async fn explain_booking_check(
+        &self,
+        therapists: &[TherapistId],
+        dates: &[NaiveDate],
+        start: NaiveTime,
+        end: NaiveTime,
+    ) -> StoreResult<Vec<String>>;
 }
 
 /// Fills each session's therapists from `(session, therapist)` links read in one query.

@@ -25,15 +25,23 @@ CREATE TABLE sessions (
     CONSTRAINT sessions_time_order CHECK (end_time > start_time)
 ) STRICT;
 CREATE INDEX sessions_date_start_time_idx ON sessions ("date", start_time, id);
+-- The target of session_therapists' (session_id, date) key.
+CREATE UNIQUE INDEX sessions_id_date_key ON sessions (id, "date");
 CREATE INDEX sessions_child_profile_id_idx ON sessions (child_profile_id);
 CREATE INDEX sessions_series_id_idx ON sessions (series_id);
 
+-- Each link carries its session's date, kept equal by the composite foreign key (moving a
+-- session cascades to its links), so that a therapist's day or week is one range of the
+-- (therapist_id, date) index whatever the size of the table.
 CREATE TABLE session_therapists (
     id           INTEGER NOT NULL CONSTRAINT session_therapists_pkey PRIMARY KEY,
-    session_id   INTEGER NOT NULL CONSTRAINT session_therapists_session_id_fkey REFERENCES sessions (id) ON DELETE CASCADE,
+    session_id   INTEGER NOT NULL,
     therapist_id INTEGER NOT NULL CONSTRAINT session_therapists_therapist_id_fkey REFERENCES therapists (id) ON DELETE CASCADE,
+    "date"       TEXT NOT NULL,
     created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')),
-    updated_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now'))
+    updated_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')),
+    CONSTRAINT session_therapists_session_id_fkey FOREIGN KEY (session_id, "date") REFERENCES sessions (id, "date")
+        ON UPDATE CASCADE ON DELETE CASCADE
 ) STRICT;
 CREATE UNIQUE INDEX session_therapists_session_id_therapist_id_key ON session_therapists (session_id, therapist_id);
-CREATE INDEX session_therapists_therapist_id_session_id_idx ON session_therapists (therapist_id, session_id);
+CREATE INDEX session_therapists_therapist_id_date_idx ON session_therapists (therapist_id, "date", session_id);

@@ -75,6 +75,44 @@ async fn sessions_by_id(conn: &mut SqliteConnection, ids: &[i64]) -> StoreResult
     with_therapists(conn, &rows).await
 }
 
+/// The statement behind `sessions()`; `prefix` turns it into an EXPLAIN.
+fn sessions_query<'a>(
+    prefix: &str,
+    scope: SessionScope,
+    filter: &SessionFilter,
+    page: &PageRequest<SessionKey>,
+) -> QueryBuilder<'a, Sqlite> {
+    let mut query = QueryBuilder::new(format!("{prefix}SELECT {SESSION_COLUMNS} FROM sessions s WHERE TRUE"));
+    push_scope(&mut query, scope);
+    if let Some(from) = filter.from {
+        query.push(" AND s.date >= ").push_bind(from);
+    }
+    if let Some(to) = filter.to {
+        query.push(" AND s.date <= ").push_bind(to);
+    }
+    if let Some(therapist) = filter.therapist_id {
+        // The date bounds repeat inside, so the (therapist_id, date) index bounds the search.
+        query.push(" AND s.id IN (SELECT f.session_id FROM session_therapists f WHERE f.therapist_id = ");
+        query.push_bind(therapist.0);
+        if let Some(from) = filter.from {
+            query.push(" AND f.date >= ").push_bind(from);
+        }
+        if let Some(to) = filter.to {
+            query.push(" AND f.date <= ").push_bind(to);
+        }
+        query.push(")");
+    }
+    if let Some(child) = filter.child_profile_id {
+        query.push(" AND s.child_profile_id = ").push_bind(child.0);
+    }
+    if let Some((date, start, id)) = page.after {
+        query.push(" AND (s.date, s.start_time, s.id) > (").push_bind(date);
+        query.push(", ").push_bind(start).push(", ").push_bind(id.0).push(")");
+    }
+    query.push(" ORDER BY s.date, s.start_time, s.id LIMIT ").push_bind(page.fetch_limit());
+    query
+}
+
 fn push_scope(query: &mut QueryBuilder<'_, Sqlite>, scope: SessionScope) {
     match scope {
         SessionScope::All => {}
@@ -121,6 +159,29 @@ async fn check_child(conn: &mut SqliteConnection, child: Option<ChildId>) -> Sto
     found.map(drop).ok_or_else(unknown_child_error)
 }
 
+const CONFLICTS: &str = "SELECT st.therapist_id, s.id, s.date, s.start_time, s.end_time
+         FROM session_therapists st JOIN sessions s ON s.id = st.session_id
+         WHERE st.therapist_id IN (SELECT value FROM json_each(?1)) AND st.date IN (SELECT value FROM json_each(?2)) AND s.status <> 'cancelled'
+           AND s.start_time < ?4 AND ?3 < s.end_time AND s.id <> ?5
+         ORDER BY s.date, s.start_time, s.id, st.therapist_id";
+
+/// The overlap check with its parameters bound; `sql` is `CONFLICTS` or an EXPLAIN of it.
+fn conflicts_query<'a>(
+    sql: &'a str,
+    therapists: &[TherapistId],
+    dates: &[NaiveDate],
+    start: NaiveTime,
+    end: NaiveTime,
+    except: Option<SessionId>,
+) -> sqlx::query::Query<'a, Sqlite, sqlx::sqlite::SqliteArguments<'a>> {
+    sqlx::query(sql)
+        .bind(json_list(&therapists.iter().map(|t| t.0).collect::<Vec<i64>>()))
+        .bind(json_list(dates))
+        .bind(start)
+        .bind(end)
+        .bind(except.map_or(0, |id| id.0))
+}
+
 /// Every non-cancelled session (other than `except`) of these therapists on these dates that
 /// overlaps `start..end`. Runs after `lock_therapists`, so nothing can slip in meanwhile.
 async fn find_conflicts(
@@ -131,22 +192,7 @@ async fn find_conflicts(
     end: NaiveTime,
     except: Option<SessionId>,
 ) -> StoreResult<()> {
-    let therapist_ids: Vec<i64> = therapists.iter().map(|t| t.0).collect();
-    let rows = sqlx::query(
-        "SELECT st.therapist_id, s.id, s.date, s.start_time, s.end_time
-         FROM session_therapists st JOIN sessions s ON s.id = st.session_id
-         WHERE st.therapist_id IN (SELECT value FROM json_each(?1)) AND s.date IN (SELECT value FROM json_each(?2)) AND s.status <> 'cancelled'
-           AND s.start_time < ?4 AND ?3 < s.end_time AND s.id <> ?5
-         ORDER BY s.date, s.start_time, s.id, st.therapist_id",
-    )
-    .bind(json_list(&therapist_ids))
-    .bind(json_list(dates))
-    .bind(start)
-    .bind(end)
-    .bind(except.map_or(0, |id| id.0))
-    .fetch_all(conn)
-    .await
-    .store()?;
+    let rows = conflicts_query(CONFLICTS, therapists, dates, start, end, except).fetch_all(conn).await.store()?;
     if rows.is_empty() {
         return Ok(());
     }
@@ -172,8 +218,9 @@ async fn link_therapists(
 ) -> StoreResult<u64> {
     let therapist_ids: Vec<i64> = therapists.iter().map(|t| t.0).collect();
     let inserted = sqlx::query(
-        "INSERT INTO session_therapists (session_id, therapist_id, created_at, updated_at)
-         SELECT s.value, t.value, ?3, ?3 FROM json_each(?1) AS s CROSS JOIN json_each(?2) AS t WHERE true
+        "INSERT INTO session_therapists (session_id, therapist_id, date, created_at, updated_at)
+         SELECT s.id, t.value, s.date, ?3, ?3 FROM sessions s CROSS JOIN json_each(?2) AS t
+         WHERE s.id IN (SELECT value FROM json_each(?1))
          ON CONFLICT (session_id, therapist_id) DO NOTHING",
     )
     .bind(json_list(sessions))
@@ -327,28 +374,7 @@ impl SchedulingStore for SqliteStore {
         filter: SessionFilter,
         page: PageRequest<SessionKey>,
     ) -> StoreResult<Page<Session, SessionKey>> {
-        let mut query = QueryBuilder::new(format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE TRUE"));
-        push_scope(&mut query, scope);
-        if let Some(from) = filter.from {
-            query.push(" AND s.date >= ").push_bind(from);
-        }
-        if let Some(to) = filter.to {
-            query.push(" AND s.date <= ").push_bind(to);
-        }
-        if let Some(therapist) = filter.therapist_id {
-            query.push(
-                " AND EXISTS (SELECT 1 FROM session_therapists f WHERE f.session_id = s.id AND f.therapist_id = ",
-            );
-            query.push_bind(therapist.0).push(")");
-        }
-        if let Some(child) = filter.child_profile_id {
-            query.push(" AND s.child_profile_id = ").push_bind(child.0);
-        }
-        if let Some((date, start, id)) = page.after {
-            query.push(" AND (s.date, s.start_time, s.id) > (").push_bind(date);
-            query.push(", ").push_bind(start).push(", ").push_bind(id.0).push(")");
-        }
-        query.push(" ORDER BY s.date, s.start_time, s.id LIMIT ").push_bind(page.fetch_limit());
+        let mut query = sessions_query("", scope, &filter, &page);
         let mut conn = self.pool.acquire().await.store()?;
         let rows = query.build().fetch_all(&mut *conn).await.store()?;
         let sessions = with_therapists(&mut conn, &rows).await?;
@@ -528,5 +554,28 @@ impl SchedulingStore for SqliteStore {
                 .store()?;
         }
         tx.commit().await.store()
+    }
+
+    async fn explain_sessions(
+        &self,
+        scope: SessionScope,
+        filter: SessionFilter,
+        page: PageRequest<SessionKey>,
+    ) -> StoreResult<Vec<String>> {
+        let mut query = sessions_query("EXPLAIN QUERY PLAN ", scope, &filter, &page);
+        let rows = query.build().fetch_all(&self.pool).await.store()?;
+        rows.iter().map(|row| row.try_get::<String, _>("detail").store()).collect()
+    }
+
+    async fn explain_booking_check(
+        &self,
+        therapists: &[TherapistId],
+        dates: &[NaiveDate],
+        start: NaiveTime,
+        end: NaiveTime,
+    ) -> StoreResult<Vec<String>> {
+        let sql = format!("EXPLAIN QUERY PLAN {CONFLICTS}");
+        let rows = conflicts_query(&sql, therapists, dates, start, end, None).fetch_all(&self.pool).await.store()?;
+        rows.iter().map(|row| row.try_get::<String, _>("detail").store()).collect()
     }
 }

@@ -165,22 +165,33 @@ async fn the_database_enforces_every_constraint_by_itself(db: &TestDb) {
         "a date that does not exist",
     )
     .await;
-    raw.execute("INSERT INTO session_therapists (session_id, therapist_id) VALUES (1, 1)").await.unwrap();
+    raw.execute("INSERT INTO session_therapists (session_id, therapist_id, date) VALUES (1, 1, '2026-12-01')")
+        .await
+        .unwrap();
     rejects(
         &mut raw,
-        "INSERT INTO session_therapists (session_id, therapist_id) VALUES (1, 1)",
+        "INSERT INTO session_therapists (session_id, therapist_id, date) VALUES (1, 1, '2026-12-01')",
         "the same therapist twice on a session",
     )
     .await;
     rejects(
         &mut raw,
-        "INSERT INTO session_therapists (session_id, therapist_id) VALUES (1, 77)",
+        "INSERT INTO session_therapists (session_id, therapist_id, date) VALUES (1, 77, '2026-12-01')",
         "a link to a missing therapist",
     )
     .await;
     raw.execute("UPDATE therapists SET user_id = 1 WHERE id = 1").await.unwrap();
     raw.execute("INSERT INTO therapists (name, user_id) VALUES ('Cleo', NULL)").await.unwrap();
     rejects(&mut raw, "UPDATE therapists SET user_id = 1 WHERE id = 2", "two therapists linked to one user").await;
+    rejects(
+        &mut raw,
+        "INSERT INTO session_therapists (session_id, therapist_id, date) VALUES (1, 2, '2026-12-02')",
+        "a link whose date is not its session's",
+    )
+    .await;
+    raw.execute("INSERT INTO session_therapists (session_id, therapist_id, date) VALUES (1, 2, '2026-12-01')")
+        .await
+        .unwrap();
 }
 
 async fn defaults_and_cascades_follow_the_data_model(db: &TestDb) {
@@ -191,7 +202,7 @@ async fn defaults_and_cascades_follow_the_data_model(db: &TestDb) {
         CHILD,
         THERAPIST,
         SESSION,
-        "INSERT INTO session_therapists (session_id, therapist_id) VALUES (1, 1)",
+        "INSERT INTO session_therapists (session_id, therapist_id, date) VALUES (1, 1, '2026-12-01')",
     ] {
         raw.execute(sql).await.unwrap();
     }
@@ -203,6 +214,12 @@ async fn defaults_and_cascades_follow_the_data_model(db: &TestDb) {
     assert_eq!(raw.text("SELECT status FROM sessions").await.as_deref(), Some("scheduled"));
     assert_eq!(raw.text("SELECT role FROM users").await.as_deref(), Some("parent"));
 
+    // Moving a session moves its links' date with it.
+    raw.execute("UPDATE sessions SET date = '2026-12-03' WHERE id = 1").await.unwrap();
+    assert_eq!(
+        raw.text("SELECT CAST(date AS TEXT) FROM session_therapists WHERE session_id = 1").await.as_deref(),
+        Some("2026-12-03")
+    );
     // Deleting a child unlinks its goals and sessions.
     raw.execute("DELETE FROM child_profiles WHERE id = 1").await.unwrap();
     assert_eq!(
