@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::ids::{ChildId, GoalId, ParentProfileId, UserId};
+use crate::ids::{ChildId, GoalId, ParentProfileId, TemplateId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::validation::{Errors, FieldError, JsonLimits};
 use crate::StoreResult;
@@ -60,6 +60,10 @@ pub struct ParentProfile {
     pub last_suggestion_check: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The family's embedding in its stored text form; internal, never returned.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub profile_embedding: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -98,6 +102,9 @@ pub struct ParentingGoal {
     #[schema(minimum = 0, maximum = 100)]
     pub progress: i32,
     pub target_date: Option<NaiveDate>,
+    /// The catalogue template this goal was adopted from, if any.
+    #[schema(value_type = Option<i64>)]
+    pub template_id: Option<TemplateId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -556,6 +563,10 @@ pub struct GoalInput {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<NaiveDate>)]
     pub target_date: Option<Option<NaiveDate>>,
+    /// The suggestion this goal adopts (`templateId` of `GET /suggestions`), or `null`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub template_id: Option<Option<i64>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -567,6 +578,7 @@ pub struct NewGoal {
     pub status: GoalStatus,
     pub progress: i32,
     pub target_date: Option<NaiveDate>,
+    pub template_id: Option<TemplateId>,
 }
 
 impl NewGoal {
@@ -579,6 +591,7 @@ impl NewGoal {
             status: GoalStatus::Active,
             progress: 0,
             target_date: None,
+            template_id: None,
         }
     }
 }
@@ -592,6 +605,7 @@ pub struct GoalChanges {
     pub status: Option<GoalStatus>,
     pub progress: Option<i32>,
     pub target_date: Option<Option<NaiveDate>>,
+    pub template_id: Option<Option<TemplateId>>,
 }
 
 impl GoalInput {
@@ -623,6 +637,12 @@ impl GoalInput {
             c.progress = e.range("progress", progress, 0, 100).map(|p| p as i32);
         }
         c.target_date = self.target_date;
+        if let Some(template) = self.template_id {
+            match template {
+                Some(id) if id < 1 => e.add("templateId", "positive", "templateId must be a positive id"),
+                other => c.template_id = Some(other.map(TemplateId)),
+            }
+        }
         e.finish(c)
     }
 
@@ -661,6 +681,9 @@ impl NewGoal {
         if let Some(v) = c.target_date {
             self.target_date = v;
         }
+        if let Some(v) = c.template_id {
+            self.template_id = v;
+        }
     }
 }
 
@@ -674,6 +697,7 @@ impl ParentingGoal {
             status: self.status,
             progress: self.progress,
             target_date: self.target_date,
+            template_id: self.template_id,
         }
     }
 
@@ -697,6 +721,11 @@ fn merge_results<T>(
         }
         (Err(errors), Ok(())) | (Ok(_), Err(errors)) => Err(errors),
     }
+}
+
+/// The error a goal gets when its template does not exist.
+pub fn unknown_template_error() -> crate::StoreError {
+    crate::StoreError::invalid("templateId", "unknown_template", "templateId does not name a goal template")
 }
 
 /// The error a goal gets when its child is not one of the family's own.

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod ops;
 pub mod page;
 pub mod scheduling;
+pub mod suggestions;
 pub mod time;
 pub mod validation;
 
@@ -21,6 +22,7 @@ pub trait Store:
     + family::FamilyStore
     + scheduling::SchedulingStore
     + audit::AuditStore
+    + suggestions::SuggestionStore
     + ops::OpsStore
     + Send
     + Sync
@@ -33,6 +35,7 @@ impl<T> Store for T where
         + family::FamilyStore
         + scheduling::SchedulingStore
         + audit::AuditStore
+        + suggestions::SuggestionStore
         + ops::OpsStore
         + Send
         + Sync

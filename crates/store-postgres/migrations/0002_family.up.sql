@@ -42,6 +42,26 @@ CREATE TABLE child_profiles (
 );
 CREATE INDEX child_profiles_parent_profile_id_idx ON child_profiles (parent_profile_id, id);
 
+-- The catalogue behind suggestions: English title and description, with Dutch beside them,
+-- and a stable key so that the seeder can find its own rows again.
+CREATE TABLE goal_templates (
+    id          bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT goal_templates_pkey PRIMARY KEY,
+    key         text NOT NULL CONSTRAINT goal_templates_key_format CHECK (key ~ '^[a-z0-9-]{3,64}$'),
+    title       text NOT NULL CONSTRAINT goal_templates_title_not_blank CHECK (btrim(title) <> ''),
+    description text,
+    title_nl    text,
+    description_nl text,
+    category    text NOT NULL,
+    tags        text[] NOT NULL DEFAULT '{}',
+    min_age     integer CONSTRAINT goal_templates_min_age_check CHECK (min_age BETWEEN 0 AND 25),
+    max_age     integer CONSTRAINT goal_templates_max_age_check CHECK (max_age BETWEEN 0 AND 25),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT goal_templates_age_order CHECK (min_age IS NULL OR max_age IS NULL OR min_age <= max_age),
+    CONSTRAINT goal_templates_key_key UNIQUE (key)
+);
+CREATE INDEX goal_templates_category_idx ON goal_templates (category);
+
 CREATE TABLE parenting_goals (
     id                bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT parenting_goals_pkey PRIMARY KEY,
     parent_profile_id bigint NOT NULL CONSTRAINT parenting_goals_parent_profile_id_fkey REFERENCES parent_profiles (id) ON DELETE CASCADE,
@@ -53,23 +73,28 @@ CREATE TABLE parenting_goals (
                           CONSTRAINT parenting_goals_status_check CHECK (status IN ('active', 'paused', 'completed', 'archived')),
     progress          integer NOT NULL DEFAULT 0 CONSTRAINT parenting_goals_progress_check CHECK (progress BETWEEN 0 AND 100),
     target_date       date,
+    template_id       bigint CONSTRAINT parenting_goals_template_id_fkey REFERENCES goal_templates (id) ON DELETE SET NULL,
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX parenting_goals_parent_profile_id_idx ON parenting_goals (parent_profile_id, id);
 CREATE INDEX parenting_goals_parent_profile_id_status_idx ON parenting_goals (parent_profile_id, status, id);
 CREATE INDEX parenting_goals_child_profile_id_idx ON parenting_goals (child_profile_id);
+CREATE INDEX parenting_goals_template_id_idx ON parenting_goals (template_id, parent_profile_id);
 
-CREATE TABLE goal_templates (
-    id          bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT goal_templates_pkey PRIMARY KEY,
-    title       text NOT NULL CONSTRAINT goal_templates_title_not_blank CHECK (btrim(title) <> ''),
-    description text,
-    category    text NOT NULL,
-    tags        text[] NOT NULL DEFAULT '{}',
-    min_age     integer CONSTRAINT goal_templates_min_age_check CHECK (min_age BETWEEN 0 AND 25),
-    max_age     integer CONSTRAINT goal_templates_max_age_check CHECK (max_age BETWEEN 0 AND 25),
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT goal_templates_age_order CHECK (min_age IS NULL OR max_age IS NULL OR min_age <= max_age)
+
+
+-- Locality-sensitive buckets of each profile's embedding (one per band): families whose
+-- embeddings point the same way share buckets, so suggestions compare a family with the few
+-- that share one instead of with every family.
+CREATE TABLE profile_neighbour_buckets (
+    id                bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT profile_neighbour_buckets_pkey PRIMARY KEY,
+    parent_profile_id bigint NOT NULL CONSTRAINT profile_neighbour_buckets_parent_profile_id_fkey
+                          REFERENCES parent_profiles (id) ON DELETE CASCADE,
+    band              integer NOT NULL CONSTRAINT profile_neighbour_buckets_band_check CHECK (band >= 0),
+    bucket            integer NOT NULL,
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    updated_at        timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT profile_neighbour_buckets_parent_profile_id_band_key UNIQUE (parent_profile_id, band)
 );
-CREATE INDEX goal_templates_category_idx ON goal_templates (category);
+CREATE INDEX profile_neighbour_buckets_band_bucket_idx ON profile_neighbour_buckets (band, bucket, parent_profile_id);

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use carenest_domain::error::parse_stored;
 use carenest_domain::family::*;
-use carenest_domain::ids::{ChildId, GoalId, ParentProfileId, UserId};
+use carenest_domain::ids::{ChildId, GoalId, ParentProfileId, TemplateId, UserId};
 use carenest_domain::page::{Page, PageRequest};
 use carenest_domain::time::now;
 use carenest_domain::{StoreError, StoreResult};
@@ -12,18 +12,18 @@ use sqlx::{PgConnection, Row};
 
 use crate::{PgStore, ResultExt};
 
-const PROFILE_COLUMNS: &str =
+pub(crate) const PROFILE_COLUMNS: &str =
     "id, user_id, name, email, stress_level, experience_level, primary_concerns, support_network, bio,
     preferred_language, communication_preference, completed_onboarding, current_onboarding_step, onboarding_data,
-    last_suggestion_check, created_at, updated_at";
-const CHILD_COLUMNS: &str =
+    last_suggestion_check, created_at, updated_at, profile_embedding";
+pub(crate) const CHILD_COLUMNS: &str =
     "c.id, c.parent_profile_id, c.name, c.age, c.special_needs, c.routines, c.development_notes,
     c.last_assessment, c.created_at, c.updated_at";
 const GOAL_COLUMNS: &str =
     "g.id, g.parent_profile_id, g.child_profile_id, g.title, g.description, g.category, g.status,
-    g.progress, g.target_date, g.created_at, g.updated_at";
+    g.progress, g.target_date, g.template_id, g.created_at, g.updated_at";
 
-fn profile_from_row(row: &PgRow) -> StoreResult<ParentProfile> {
+pub(crate) fn profile_from_row(row: &PgRow) -> StoreResult<ParentProfile> {
     Ok(ParentProfile {
         id: ParentProfileId(row.try_get("id").store()?),
         user_id: UserId(row.try_get("user_id").store()?),
@@ -42,10 +42,11 @@ fn profile_from_row(row: &PgRow) -> StoreResult<ParentProfile> {
         last_suggestion_check: row.try_get("last_suggestion_check").store()?,
         created_at: row.try_get("created_at").store()?,
         updated_at: row.try_get("updated_at").store()?,
+        profile_embedding: row.try_get("profile_embedding").store()?,
     })
 }
 
-fn child_from_row(row: &PgRow) -> StoreResult<ChildProfile> {
+pub(crate) fn child_from_row(row: &PgRow) -> StoreResult<ChildProfile> {
     Ok(ChildProfile {
         id: ChildId(row.try_get("id").store()?),
         parent_profile_id: ParentProfileId(row.try_get("parent_profile_id").store()?),
@@ -71,6 +72,7 @@ fn goal_from_row(row: &PgRow) -> StoreResult<ParentingGoal> {
         status: parse_stored(row.try_get::<&str, _>("status").store()?)?,
         progress: row.try_get("progress").store()?,
         target_date: row.try_get("target_date").store()?,
+        template_id: row.try_get::<Option<i64>, _>("template_id").store()?.map(TemplateId),
         created_at: row.try_get("created_at").store()?,
         updated_at: row.try_get("updated_at").store()?,
     })
@@ -104,6 +106,17 @@ async fn check_own_child(conn: &mut PgConnection, profile: ParentProfileId, chil
     found.map(drop).ok_or_else(foreign_child_error)
 }
 
+/// A goal's template must exist; its row is share-locked so it can't vanish meanwhile.
+async fn check_template(conn: &mut PgConnection, template: Option<TemplateId>) -> StoreResult<()> {
+    let Some(template) = template else { return Ok(()) };
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM goal_templates WHERE id = $1 FOR SHARE")
+        .bind(template.0)
+        .fetch_optional(conn)
+        .await
+        .store()?;
+    found.map(drop).ok_or_else(unknown_template_error)
+}
+
 #[async_trait]
 impl FamilyStore for PgStore {
     async fn parent_profile(&self, owner: UserId) -> StoreResult<ParentProfile> {
@@ -116,6 +129,7 @@ impl FamilyStore for PgStore {
     }
 
     async fn create_parent_profile(&self, owner: UserId, p: NewParentProfile) -> StoreResult<ParentProfile> {
+        let mut tx = self.pool.begin().await.store()?;
         let row = sqlx::query(&format!(
             "INSERT INTO parent_profiles (user_id, name, email, stress_level, experience_level, primary_concerns, support_network,
                 bio, preferred_language, communication_preference, created_at, updated_at)
@@ -132,10 +146,13 @@ impl FamilyStore for PgStore {
         .bind(&p.preferred_language)
         .bind(&p.communication_preference)
         .bind(now())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .store()?;
-        profile_from_row(&row)
+        let mut profile = profile_from_row(&row)?;
+        profile.profile_embedding = Some(self.refresh_embedding(&mut tx, profile.id).await?);
+        tx.commit().await.store()?;
+        Ok(profile)
     }
 
     async fn update_parent_profile(&self, owner: UserId, changes: ParentProfileChanges) -> StoreResult<ParentProfile> {
@@ -168,8 +185,10 @@ impl FamilyStore for PgStore {
         .fetch_one(&mut *tx)
         .await
         .store()?;
+        let mut profile = profile_from_row(&row)?;
+        profile.profile_embedding = Some(self.refresh_embedding(&mut tx, profile.id).await?);
         tx.commit().await.store()?;
-        profile_from_row(&row)
+        Ok(profile)
     }
 
     async fn delete_parent_profile(&self, owner: UserId) -> StoreResult<()> {
@@ -265,6 +284,7 @@ impl FamilyStore for PgStore {
         .fetch_one(&mut *tx)
         .await
         .store()?;
+        self.refresh_embedding(&mut tx, profile).await?;
         tx.commit().await.store()?;
         child_from_row(&row)
     }
@@ -300,23 +320,24 @@ impl FamilyStore for PgStore {
         .fetch_one(&mut *tx)
         .await
         .store()?;
+        self.refresh_embedding(&mut tx, current.parent_profile_id).await?;
         tx.commit().await.store()?;
         child_from_row(&row)
     }
 
     async fn delete_child(&self, owner: UserId, id: ChildId) -> StoreResult<()> {
-        let deleted = sqlx::query(
-            "DELETE FROM child_profiles c USING parent_profiles p WHERE p.id = c.parent_profile_id AND p.user_id = $1 AND c.id = $2",
+        let mut tx = self.pool.begin().await.store()?;
+        let profile: i64 = sqlx::query_scalar(
+            "DELETE FROM child_profiles c USING parent_profiles p WHERE p.id = c.parent_profile_id AND p.user_id = $1 AND c.id = $2
+             RETURNING c.parent_profile_id",
         )
         .bind(owner.0)
         .bind(id.0)
-        .execute(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .store()?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.refresh_embedding(&mut tx, ParentProfileId(profile)).await?;
+        tx.commit().await.store()
     }
 
     async fn goals(
@@ -356,10 +377,11 @@ impl FamilyStore for PgStore {
         let mut tx = self.pool.begin().await.store()?;
         let profile = profile_id(&mut tx, owner).await?;
         check_own_child(&mut tx, profile, goal.child_profile_id).await?;
+        check_template(&mut tx, goal.template_id).await?;
         let row = sqlx::query(&format!(
             "INSERT INTO parenting_goals AS g (parent_profile_id, child_profile_id, title, description, category, status, progress,
-                target_date, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {GOAL_COLUMNS}"
+                target_date, template_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9) RETURNING {GOAL_COLUMNS}"
         ))
         .bind(profile.0)
         .bind(goal.child_profile_id.map(|c| c.0))
@@ -370,6 +392,7 @@ impl FamilyStore for PgStore {
         .bind(goal.progress)
         .bind(goal.target_date)
         .bind(now())
+        .bind(goal.template_id.map(|t| t.0))
         .fetch_one(&mut *tx)
         .await
         .store()?;
@@ -395,9 +418,12 @@ impl FamilyStore for PgStore {
         if g.child_profile_id != current.child_profile_id {
             check_own_child(&mut tx, current.parent_profile_id, g.child_profile_id).await?;
         }
+        if g.template_id != current.template_id {
+            check_template(&mut tx, g.template_id).await?;
+        }
         let row = sqlx::query(&format!(
             "UPDATE parenting_goals AS g SET child_profile_id = $2, title = $3, description = $4, category = $5, status = $6,
-                progress = $7, target_date = $8, updated_at = $9
+                progress = $7, target_date = $8, updated_at = $9, template_id = $10
              WHERE g.id = $1 RETURNING {GOAL_COLUMNS}"
         ))
         .bind(id.0)
@@ -409,6 +435,7 @@ impl FamilyStore for PgStore {
         .bind(g.progress)
         .bind(g.target_date)
         .bind(now())
+        .bind(g.template_id.map(|t| t.0))
         .fetch_one(&mut *tx)
         .await
         .store()?;

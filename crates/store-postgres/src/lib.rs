@@ -6,11 +6,14 @@ mod audit;
 mod family;
 mod ops;
 mod scheduling;
+mod suggestions;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use carenest_domain::error::known_constraint;
+use carenest_domain::suggestions::{Embedder, HashedNgrams};
 use carenest_domain::StoreError;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::migrate::Migrator;
@@ -32,9 +35,11 @@ impl Default for PoolSettings {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Turns families into the embeddings suggestions compare.
+    embedder: Arc<dyn Embedder>,
 }
 
 fn options(url: &str) -> Result<PgConnectOptions, StoreError> {
@@ -53,11 +58,16 @@ impl PgStore {
             .connect_with(options(url)?)
             .await
             .map_err(map_error)?;
-        Ok(Self { pool })
+        Ok(Self { pool, embedder: Arc::new(HashedNgrams) })
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Uses another embedder than the built-in hashed n-grams.
+    pub fn with_embedder(self, embedder: Arc<dyn Embedder>) -> Self {
+        Self { embedder, ..self }
     }
 }
 

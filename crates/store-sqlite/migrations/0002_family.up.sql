@@ -43,6 +43,27 @@ CREATE TABLE child_profiles (
 ) STRICT;
 CREATE INDEX child_profiles_parent_profile_id_idx ON child_profiles (parent_profile_id, id);
 
+-- The catalogue behind suggestions: English title and description, with Dutch beside them,
+-- and a stable key so that the seeder can find its own rows again.
+CREATE TABLE goal_templates (
+    id          INTEGER NOT NULL CONSTRAINT goal_templates_pkey PRIMARY KEY,
+    key         TEXT NOT NULL CONSTRAINT goal_templates_key_format
+                    CHECK (length(key) BETWEEN 3 AND 64 AND key NOT GLOB '*[^a-z0-9-]*'),
+    title       TEXT NOT NULL CONSTRAINT goal_templates_title_not_blank CHECK (trim(title) <> ''),
+    description TEXT,
+    title_nl    TEXT,
+    description_nl TEXT,
+    category    TEXT NOT NULL,
+    tags        TEXT NOT NULL DEFAULT '[]' CONSTRAINT goal_templates_tags_array CHECK (json_valid(tags) AND json_type(tags) = 'array'),
+    min_age     INTEGER CONSTRAINT goal_templates_min_age_check CHECK (min_age BETWEEN 0 AND 25),
+    max_age     INTEGER CONSTRAINT goal_templates_max_age_check CHECK (max_age BETWEEN 0 AND 25),
+    created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')),
+    updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')),
+    CONSTRAINT goal_templates_age_order CHECK (min_age IS NULL OR max_age IS NULL OR min_age <= max_age)
+) STRICT;
+CREATE UNIQUE INDEX goal_templates_key_key ON goal_templates (key);
+CREATE INDEX goal_templates_category_idx ON goal_templates (category);
+
 CREATE TABLE parenting_goals (
     id                INTEGER NOT NULL CONSTRAINT parenting_goals_pkey PRIMARY KEY,
     parent_profile_id INTEGER NOT NULL CONSTRAINT parenting_goals_parent_profile_id_fkey REFERENCES parent_profiles (id) ON DELETE CASCADE,
@@ -54,23 +75,28 @@ CREATE TABLE parenting_goals (
                           CONSTRAINT parenting_goals_status_check CHECK (status IN ('active', 'paused', 'completed', 'archived')),
     progress          INTEGER NOT NULL DEFAULT 0 CONSTRAINT parenting_goals_progress_check CHECK (progress BETWEEN 0 AND 100),
     target_date       TEXT CONSTRAINT parenting_goals_target_date_format CHECK (target_date IS NULL OR target_date IS date(target_date)),
+    template_id       INTEGER CONSTRAINT parenting_goals_template_id_fkey REFERENCES goal_templates (id) ON DELETE SET NULL,
     created_at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')),
     updated_at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now'))
 ) STRICT;
 CREATE INDEX parenting_goals_parent_profile_id_idx ON parenting_goals (parent_profile_id, id);
 CREATE INDEX parenting_goals_parent_profile_id_status_idx ON parenting_goals (parent_profile_id, status, id);
 CREATE INDEX parenting_goals_child_profile_id_idx ON parenting_goals (child_profile_id);
+CREATE INDEX parenting_goals_template_id_idx ON parenting_goals (template_id, parent_profile_id);
 
-CREATE TABLE goal_templates (
-    id          INTEGER NOT NULL CONSTRAINT goal_templates_pkey PRIMARY KEY,
-    title       TEXT NOT NULL CONSTRAINT goal_templates_title_not_blank CHECK (trim(title) <> ''),
-    description TEXT,
-    category    TEXT NOT NULL,
-    tags        TEXT NOT NULL DEFAULT '[]' CONSTRAINT goal_templates_tags_array CHECK (json_valid(tags) AND json_type(tags) = 'array'),
-    min_age     INTEGER CONSTRAINT goal_templates_min_age_check CHECK (min_age BETWEEN 0 AND 25),
-    max_age     INTEGER CONSTRAINT goal_templates_max_age_check CHECK (max_age BETWEEN 0 AND 25),
-    created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')),
-    updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')),
-    CONSTRAINT goal_templates_age_order CHECK (min_age IS NULL OR max_age IS NULL OR min_age <= max_age)
+
+
+-- Locality-sensitive buckets of each profile's embedding (one per band): families whose
+-- embeddings point the same way share buckets, so suggestions compare a family with the few
+-- that share one instead of with every family.
+CREATE TABLE profile_neighbour_buckets (
+    id                INTEGER NOT NULL CONSTRAINT profile_neighbour_buckets_pkey PRIMARY KEY,
+    parent_profile_id INTEGER NOT NULL CONSTRAINT profile_neighbour_buckets_parent_profile_id_fkey
+                          REFERENCES parent_profiles (id) ON DELETE CASCADE,
+    band              INTEGER NOT NULL CONSTRAINT profile_neighbour_buckets_band_check CHECK (band >= 0),
+    bucket            INTEGER NOT NULL,
+    created_at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')),
+    updated_at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now'))
 ) STRICT;
-CREATE INDEX goal_templates_category_idx ON goal_templates (category);
+CREATE UNIQUE INDEX profile_neighbour_buckets_parent_profile_id_band_key ON profile_neighbour_buckets (parent_profile_id, band);
+CREATE INDEX profile_neighbour_buckets_band_bucket_idx ON profile_neighbour_buckets (band, bucket, parent_profile_id);

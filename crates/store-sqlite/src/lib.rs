@@ -8,11 +8,14 @@ mod audit;
 mod family;
 mod ops;
 mod scheduling;
+mod suggestions;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use carenest_domain::error::known_constraint;
+use carenest_domain::suggestions::{Embedder, HashedNgrams};
 use carenest_domain::StoreError;
 use chrono::{DateTime, Utc};
 use sqlx::migrate::{MigrateDatabase, Migrator};
@@ -24,9 +27,11 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// How long a writer waits for another to finish before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Turns families into the embeddings suggestions compare.
+    embedder: Arc<dyn Embedder>,
 }
 
 fn options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
@@ -51,11 +56,16 @@ impl SqliteStore {
             .connect_with(options(url)?)
             .await
             .map_err(map_error)?;
-        Ok(Self { pool })
+        Ok(Self { pool, embedder: Arc::new(HashedNgrams) })
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Uses another embedder than the built-in hashed n-grams.
+    pub fn with_embedder(self, embedder: Arc<dyn Embedder>) -> Self {
+        Self { embedder, ..self }
     }
 
     /// A write transaction that holds the write lock from its first statement, so a

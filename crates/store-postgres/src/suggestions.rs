@@ -1,0 +1,168 @@
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use carenest_domain::ids::{ParentProfileId, TemplateId};
+use carenest_domain::suggestions::{family_document, GoalTemplate, NewGoalTemplate, SuggestionStore, CANDIDATES};
+use carenest_domain::time::now;
+use carenest_domain::StoreResult;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+use crate::family::{child_from_row, profile_from_row, CHILD_COLUMNS, PROFILE_COLUMNS};
+use crate::{PgStore, ResultExt};
+
+impl PgStore {
+    /// Recomputes a family's embedding and neighbour buckets from its profile and children,
+    /// inside the caller's transaction, and returns the stored text.
+    pub(crate) async fn refresh_embedding(
+        &self,
+        conn: &mut PgConnection,
+        profile: ParentProfileId,
+    ) -> StoreResult<String> {
+        let row = sqlx::query(&format!("SELECT {PROFILE_COLUMNS} FROM parent_profiles WHERE id = $1"))
+            .bind(profile.0)
+            .fetch_one(&mut *conn)
+            .await
+            .store()?;
+        let children = sqlx::query(&format!(
+            "SELECT {CHILD_COLUMNS} FROM child_profiles c WHERE c.parent_profile_id = $1 ORDER BY c.id"
+        ))
+        .bind(profile.0)
+        .fetch_all(&mut *conn)
+        .await
+        .store()?;
+        let children = children.iter().map(child_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let embedding = self.embedder.embed(&family_document(&profile_from_row(&row)?.fields(), &children));
+        let text = embedding.to_text(self.embedder.model());
+        sqlx::query("UPDATE parent_profiles SET profile_embedding = $2 WHERE id = $1")
+            .bind(profile.0)
+            .bind(&text)
+            .execute(&mut *conn)
+            .await
+            .store()?;
+        sqlx::query(
+            "INSERT INTO profile_neighbour_buckets (parent_profile_id, band, bucket, created_at, updated_at)
+             SELECT $1, (b.band - 1)::int, b.bucket, $3, $3 FROM unnest($2::int[]) WITH ORDINALITY AS b(bucket, band)
+             ON CONFLICT (parent_profile_id, band) DO UPDATE SET bucket = excluded.bucket, updated_at = excluded.updated_at",
+        )
+        .bind(profile.0)
+        .bind(embedding.buckets())
+        .bind(now())
+        .execute(&mut *conn)
+        .await
+        .store()?;
+        Ok(text)
+    }
+}
+
+fn template_from_row(row: &PgRow) -> StoreResult<GoalTemplate> {
+    Ok(GoalTemplate {
+        id: TemplateId(row.try_get("id").store()?),
+        template: NewGoalTemplate {
+            key: row.try_get("key").store()?,
+            category: row.try_get("category").store()?,
+            title: row.try_get("title").store()?,
+            description: row.try_get::<Option<String>, _>("description").store()?.unwrap_or_default(),
+            title_nl: row.try_get::<Option<String>, _>("title_nl").store()?.unwrap_or_default(),
+            description_nl: row.try_get::<Option<String>, _>("description_nl").store()?.unwrap_or_default(),
+            tags: row.try_get("tags").store()?,
+            min_age: row.try_get("min_age").store()?,
+            max_age: row.try_get("max_age").store()?,
+        },
+    })
+}
+
+#[async_trait]
+impl SuggestionStore for PgStore {
+    async fn goal_templates(&self) -> StoreResult<Vec<GoalTemplate>> {
+        let rows = sqlx::query(
+            "SELECT id, key, category, title, description, title_nl, description_nl, tags, min_age, max_age FROM goal_templates ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .store()?;
+        rows.iter().map(template_from_row).collect()
+    }
+
+    async fn upsert_goal_templates(&self, templates: &[NewGoalTemplate]) -> StoreResult<usize> {
+        let mut tx = self.pool.begin().await.store()?;
+        let mut added = 0;
+        for t in templates {
+            // xmax is 0 for a row this statement inserted, and not for one it updated.
+            let inserted: bool = sqlx::query_scalar(
+                "INSERT INTO goal_templates (key, category, title, description, title_nl, description_nl, tags, min_age, max_age,
+                    created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+                 ON CONFLICT (key) DO UPDATE SET category = excluded.category, title = excluded.title,
+                    description = excluded.description, title_nl = excluded.title_nl, description_nl = excluded.description_nl,
+                    tags = excluded.tags, min_age = excluded.min_age, max_age = excluded.max_age, updated_at = excluded.updated_at
+                 RETURNING xmax = 0",
+            )
+            .bind(&t.key)
+            .bind(&t.category)
+            .bind(&t.title)
+            .bind(&t.description)
+            .bind(&t.title_nl)
+            .bind(&t.description_nl)
+            .bind(&t.tags)
+            .bind(t.min_age)
+            .bind(t.max_age)
+            .bind(now())
+            .fetch_one(&mut *tx)
+            .await
+            .store()?;
+            added += usize::from(inserted);
+        }
+        tx.commit().await.store()?;
+        Ok(added)
+    }
+
+    async fn delete_goal_templates(&self, keys: &[String]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM goal_templates WHERE key = ANY($1)")
+            .bind(keys)
+            .execute(&self.pool)
+            .await
+            .store()
+            .map(drop)
+    }
+
+    async fn neighbour_candidates(
+        &self,
+        profile: ParentProfileId,
+        buckets: &[i32],
+    ) -> StoreResult<Vec<(ParentProfileId, String)>> {
+        let rows = sqlx::query(
+            "SELECT p.id, p.profile_embedding FROM (
+                SELECT b.parent_profile_id, count(*) AS shared
+                FROM profile_neighbour_buckets b
+                JOIN unnest($2::int[]) WITH ORDINALITY AS q(bucket, band) ON b.band = q.band - 1 AND b.bucket = q.bucket
+                WHERE b.parent_profile_id <> $1
+                GROUP BY b.parent_profile_id ORDER BY shared DESC, b.parent_profile_id LIMIT $3
+             ) c JOIN parent_profiles p ON p.id = c.parent_profile_id
+             WHERE p.profile_embedding IS NOT NULL ORDER BY c.shared DESC, p.id",
+        )
+        .bind(profile.0)
+        .bind(buckets)
+        .bind(CANDIDATES)
+        .fetch_all(&self.pool)
+        .await
+        .store()?;
+        rows.iter()
+            .map(|row| Ok((ParentProfileId(row.try_get("id").store()?), row.try_get("profile_embedding").store()?)))
+            .collect()
+    }
+
+    async fn template_adoption(&self, families: &[ParentProfileId]) -> StoreResult<BTreeMap<TemplateId, i64>> {
+        let ids: Vec<i64> = families.iter().map(|f| f.0).collect();
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT t.id, count(DISTINCT g.parent_profile_id) FROM parenting_goals g
+             JOIN goal_templates t ON t.id = g.template_id OR lower(g.title) = lower(t.title) OR lower(g.title) = lower(t.title_nl)
+             WHERE g.parent_profile_id = ANY($1) GROUP BY t.id",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await
+        .store()?;
+        Ok(rows.into_iter().map(|(id, count)| (TemplateId(id), count)).collect())
+    }
+}
