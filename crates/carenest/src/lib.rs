@@ -55,7 +55,7 @@ enum Command {
         /// Address to listen on (overrides CARENEST_BIND).
         #[arg(long)]
         bind: Option<String>,
-        /// Also load the demo data (once) and print the demo logins.
+        /// Also load the goal templates and the demo data (once each) and print the demo logins.
         #[arg(long)]
         demo: bool,
     },
@@ -209,8 +209,10 @@ async fn serve(config: &Config, environment: Environment, demo: bool) -> Result<
     if demo {
         let hash = carenest_server::auth::hash_password_now(seed::DEMO_PASSWORD)
             .map_err(|_| "could not hash the demo password")?;
-        if seed::run(store.as_ref(), "demo", &hash).await.map_err(|e| explain(e, &url))? {
-            eprintln!("loaded the demo data");
+        for seeder in seed::SEEDERS {
+            if seed::run(store.as_ref(), seeder, &hash).await.map_err(|e| explain(e, &url))? {
+                eprintln!("loaded the {seeder} data");
+            }
         }
         print_demo_logins();
     }

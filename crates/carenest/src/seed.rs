@@ -5,12 +5,21 @@ use carenest_domain::accounts::{NewUser, Role};
 use carenest_domain::family::{ExperienceLevel, GoalStatus, NewChild, NewGoal, NewParentProfile, StressLevel};
 use carenest_domain::page::{PageRequest, MAX_LIMIT};
 use carenest_domain::scheduling::{NewSession, Repeat, RepeatEvery, SessionFilter, SessionScope, SessionStatus};
+use carenest_domain::suggestions::NewGoalTemplate;
 use carenest_domain::{Store, StoreError};
 use chrono::{Datelike, Duration, NaiveTime, Weekday};
 
 use crate::progress::Progress;
 
-pub const SEEDERS: &[&str] = &["demo"];
+/// Every seeder, in the order `db seed` runs them.
+pub const SEEDERS: &[&str] = &["goal-templates", "demo"];
+
+/// The goal-template catalogue, in English and Dutch.
+const GOAL_TEMPLATES: &str = include_str!("../seeds/goal-templates.json");
+
+fn goal_templates() -> Vec<NewGoalTemplate> {
+    serde_json::from_str(GOAL_TEMPLATES).expect("the embedded catalogue is valid JSON; a unit test proves it")
+}
 
 /// The password of every demo account. Demo data is for trying CareNest out, never production.
 pub const DEMO_PASSWORD: &str = "carenest-demo";
@@ -103,6 +112,9 @@ pub async fn run(store: &dyn Store, name: &str, password_hash: &str) -> Result<b
         return Ok(false);
     }
     match name {
+        "goal-templates" => {
+            store.upsert_goal_templates(&goal_templates()).await?;
+        }
         "demo" => seed_demo(store, password_hash).await?,
         other => unreachable!("unknown seeder {other} was rejected by the command line"),
     }
@@ -116,6 +128,9 @@ pub async fn undo(store: &dyn Store, name: &str) -> Result<bool, StoreError> {
         return Ok(false);
     }
     match name {
+        "goal-templates" => {
+            store.delete_goal_templates(&goal_templates().into_iter().map(|t| t.key).collect::<Vec<_>>()).await?
+        }
         "demo" => undo_demo(store).await?,
         other => unreachable!("unknown seeder {other} was rejected by the command line"),
     }
@@ -238,4 +253,35 @@ async fn undo_demo(store: &dyn Store) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn the_catalogue_has_sixty_complete_bilingual_templates_across_every_category() {
+        let templates = goal_templates();
+        assert!(templates.len() >= 60, "{} templates", templates.len());
+        let keys: BTreeSet<_> = templates.iter().map(|t| t.key.as_str()).collect();
+        assert_eq!(keys.len(), templates.len(), "keys are unique");
+        let categories: BTreeSet<_> = templates.iter().map(|t| t.category.as_str()).collect();
+        let expected =
+            ["behaviour", "communication", "play", "routines", "school", "self-care", "sensory", "sleep", "wellbeing"];
+        assert_eq!(categories, expected.into_iter().collect());
+        for t in &templates {
+            for text in [&t.title, &t.description, &t.title_nl, &t.description_nl] {
+                assert!(!text.trim().is_empty() && text.len() <= 200, "{}: {text:?}", t.key);
+            }
+            assert_ne!(t.title, t.title_nl, "{} is translated", t.key);
+            assert!(t.tags.len() >= 4, "{} has tags in both languages", t.key);
+            match (t.min_age, t.max_age) {
+                (Some(lo), Some(hi)) => assert!(0 <= lo && lo <= hi && hi <= 25, "{}", t.key),
+                (None, None) => assert_eq!(t.category, "wellbeing", "only the parent's own goals have no age range"),
+                _ => panic!("{} has half an age range", t.key),
+            }
+        }
+    }
 }

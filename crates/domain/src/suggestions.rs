@@ -248,13 +248,15 @@ pub struct GoalTemplate {
     pub template: NewGoalTemplate,
 }
 
+/// A template as the embedder reads it: what it is about, not for which ages (age fit is a
+/// ranking factor of its own, and counting it here too would favour any age-appropriate goal).
 fn template_document(template: &NewGoalTemplate) -> Document {
     let mut document = Document::default();
     for title in [&template.title, &template.title_nl] {
         document.texts.push((1.5, title.clone()));
     }
     for description in [&template.description, &template.description_nl] {
-        document.texts.push((0.75, description.clone()));
+        document.texts.push((0.4, description.clone()));
     }
     for tag in &template.tags {
         if tag.contains(':') {
@@ -264,11 +266,6 @@ fn template_document(template: &NewGoalTemplate) -> Document {
         }
     }
     document.tokens.push((1.0, format!("category:{}", template.category)));
-    for (lo, hi) in AGE_BANDS {
-        if template.min_age.unwrap_or(0) <= *hi && *lo <= template.max_age.unwrap_or(25) && template.min_age.is_some() {
-            document.tokens.push((2.0, format!("age:{lo}-{hi}")));
-        }
-    }
     document
 }
 
@@ -354,6 +351,27 @@ fn phrase_matches_tag(phrase: &str, tag: &str) -> bool {
     })
 }
 
+/// Words, in both languages, that say a concern is about a whole category of goals.
+const CATEGORY_WORDS: &[(&str, &[&str])] = &[
+    ("sleep", &["sleep", "sleeping", "slaap", "slapen", "bedtime", "bedtijd"]),
+    ("routines", &["routine", "routines", "structure", "structuur", "dagritme"]),
+    ("behaviour", &["behaviour", "behavior", "gedrag", "tantrums", "driftbuien"]),
+    ("communication", &["communication", "communicatie", "speech", "spraak", "language", "taal", "talking", "praten"]),
+    ("sensory", &["sensory", "zintuiglijk", "prikkels", "overprikkeling"]),
+    ("school", &["school", "learning", "leren", "homework", "huiswerk"]),
+    ("play", &["play", "spelen", "social", "sociaal", "friends", "vrienden"]),
+    ("self-care", &["independence", "zelfstandigheid", "zelfredzaamheid"]),
+    ("wellbeing", &["wellbeing", "welzijn", "burnout", "overbelasting"]),
+];
+
+fn phrase_names_category(phrase: &str, category: &str) -> bool {
+    CATEGORY_WORDS
+        .iter()
+        .filter(|(name, _)| *name == category)
+        .flat_map(|(_, words)| words.iter())
+        .any(|word| phrase_matches_tag(phrase, word))
+}
+
 /// Ranks the catalogue for one family: template fit to the family's embedding, age fit of the
 /// children, and adoption by the nearest families; templates the family already has, and
 /// templates for ages none of its children have, are left out.
@@ -388,8 +406,10 @@ pub fn rank(embedder: &dyn Embedder, input: &RankingInput<'_>, generated_at: Dat
         let adoption = adopted.map_or(0.0, |n| n as f32 / input.neighbours.max(1) as f32);
 
         let mut reasons = Vec::new();
+        let mut matched = 0usize;
         for concern in &input.profile.primary_concerns {
             if t.tags.iter().any(|tag| phrase_matches_tag(concern, tag)) {
+                matched += 1;
                 reasons.push(
                     language.say(format!("matches your concern: {concern}"), format!("past bij je zorg: {concern}")),
                 );
@@ -402,10 +422,17 @@ pub fn rank(embedder: &dyn Embedder, input: &RankingInput<'_>, generated_at: Dat
                     format!("past bij wat je kind nodig heeft: {need}"),
                 );
                 if !reasons.contains(&reason) {
+                    matched += 1;
                     reasons.push(reason);
                 }
             }
         }
+        let phrases = input.profile.primary_concerns.iter().chain(input.children.iter().flat_map(|c| &c.special_needs));
+        if phrases.clone().any(|phrase| phrase_names_category(phrase, &t.category)) {
+            matched += 1;
+        }
+        // Two matches count fully: a goal rarely answers more at once.
+        let matches = (matched as f32 / 2.0).min(1.0);
         if let (true, Some(age)) = (ranged, fitting_age) {
             let range = format!("{}–{}", t.min_age.unwrap_or(0), t.max_age.unwrap_or(25));
             reasons.push(language.say(
@@ -419,19 +446,19 @@ pub fn rank(embedder: &dyn Embedder, input: &RankingInput<'_>, generated_at: Dat
                 format!("gekozen door {count} gezinnen zoals het jouwe"),
             ));
         }
-        scored.push((template, fit, age_fit, adoption, reasons));
+        scored.push((template, fit, matches, age_fit, adoption, reasons));
     }
     // Fit is relative to the best-fitting template, so the weights mean the same for every
     // family however strong its text is.
     let best_fit = scored.iter().map(|(_, fit, ..)| *fit).fold(0.0f32, f32::max).max(f32::EPSILON);
     let mut items: Vec<Suggestion> = scored
         .into_iter()
-        .map(|(template, fit, age_fit, adoption, mut reasons)| {
+        .map(|(template, fit, matches, age_fit, adoption, mut reasons)| {
             let t = &template.template;
             if reasons.is_empty() {
                 reasons.push(language.say("fits your profile".to_owned(), "past bij je profiel".to_owned()));
             }
-            let score = 0.6 * fit / best_fit + 0.25 * age_fit + 0.15 * adoption;
+            let score = 0.4 * fit / best_fit + 0.3 * matches + 0.15 * age_fit + 0.15 * adoption;
             Suggestion {
                 template_id: template.id,
                 title: language.say(t.title.clone(), t.title_nl.clone()),
@@ -461,6 +488,8 @@ pub fn nearest(family: &Embedding, model: &str, candidates: &[(ParentProfileId, 
 /// The store side of suggestions.
 #[async_trait]
 pub trait SuggestionStore {
+    /// The embedder the store keeps embeddings with; rankings must use the same one.
+    fn embedder(&self) -> &dyn Embedder;
     /// The catalogue, by id.
     async fn goal_templates(&self) -> StoreResult<Vec<GoalTemplate>>;
     /// Inserts templates, or updates those whose key exists; returns how many were new.

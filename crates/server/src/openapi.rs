@@ -19,6 +19,7 @@ use crate::routes::{accounts, family, ops, scheduling};
         family::get_onboarding, family::update_onboarding,
         family::list_children, family::create_child, family::get_child, family::update_child, family::delete_child,
         family::list_goals, family::create_goal, family::get_goal, family::update_goal, family::delete_goal,
+        family::suggestions,
         scheduling::list_therapists, scheduling::create_therapist, scheduling::get_therapist, scheduling::update_therapist,
         scheduling::delete_therapist, scheduling::therapist_sessions, scheduling::therapist_calendar,
         scheduling::list_sessions, scheduling::create_sessions, scheduling::get_session, scheduling::update_session,

@@ -2,7 +2,9 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use carenest_domain::ids::{ParentProfileId, TemplateId};
-use carenest_domain::suggestions::{family_document, GoalTemplate, NewGoalTemplate, SuggestionStore, CANDIDATES};
+use carenest_domain::suggestions::{
+    family_document, Embedder, GoalTemplate, NewGoalTemplate, SuggestionStore, CANDIDATES,
+};
 use carenest_domain::time::now;
 use carenest_domain::StoreResult;
 use sqlx::sqlite::SqliteRow;
@@ -76,6 +78,10 @@ fn template_from_row(row: &SqliteRow) -> StoreResult<GoalTemplate> {
 
 #[async_trait]
 impl SuggestionStore for SqliteStore {
+    fn embedder(&self) -> &dyn Embedder {
+        self.embedder.as_ref()
+    }
+
     async fn goal_templates(&self) -> StoreResult<Vec<GoalTemplate>> {
         let rows = sqlx::query(
             "SELECT id, key, category, title, description, title_nl, description_nl, tags, min_age, max_age FROM goal_templates ORDER BY id",

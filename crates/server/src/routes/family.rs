@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use carenest_domain::audit::AuditAction;
 use carenest_domain::family::*;
 use carenest_domain::ids::{ChildId, GoalId};
+use carenest_domain::suggestions::{family_document, nearest, rank, Embedding, RankingInput, Suggestions};
 use carenest_domain::validation::Choice;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/children/{id}", get(get_child).patch(update_child).delete(delete_child))
         .route("/goals", get(list_goals).post(create_goal))
         .route("/goals/{id}", get(get_goal).patch(update_goal).delete(delete_goal))
+        .route("/suggestions", get(suggestions))
 }
 
 async fn audit_own(state: &AppState, current: &CurrentUser, action: AuditAction, kind: &str, id: i64) -> ApiResult<()> {
@@ -227,4 +229,43 @@ pub async fn delete_goal(
     state.store.delete_goal(current.id(), GoalId(id)).await?;
     audit_own(&state, &current, AuditAction::Delete, "parenting_goal", id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Goals suggested for this family: templates of the catalogue ranked by fit to the family's
+/// profile and children, the children's ages, and adoption by the most similar families.
+/// Sets `lastSuggestionCheck`.
+#[utoipa::path(get, path = "/api/v1/suggestions", tag = "family", security(("bearer" = [])), responses(
+    (status = 200, body = Suggestions, description = "At most 10 suggestions, best first, in the parent's preferredLanguage (Dutch for `nl`, else English). Templates the family already has, and templates for ages none of its children have, are left out. Adoption by fewer than 3 similar families is neither shown nor counted, and nothing identifies another family."),
+    (status = 409, description = "No parent profile yet", body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn suggestions(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Json<Suggestions>> {
+    let family = state.store.family(current.id()).await?;
+    let profile = family.profile.ok_or_else(|| {
+        ApiError::from(carenest_domain::StoreError::conflict("parent_profile_required", "no profile"))
+    })?;
+    let embedder = state.store.embedder();
+    let fields = profile.fields();
+    // A profile always has its embedding; one of another model is recomputed rather than misread.
+    let embedding = profile
+        .profile_embedding
+        .as_deref()
+        .and_then(|text| Embedding::from_text(text, embedder.model()))
+        .unwrap_or_else(|| embedder.embed(&family_document(&fields, &family.children)));
+    let candidates = state.store.neighbour_candidates(profile.id, &embedding.buckets()).await?;
+    let neighbours = nearest(&embedding, embedder.model(), &candidates);
+    let adoption =
+        if neighbours.is_empty() { Default::default() } else { state.store.template_adoption(&neighbours).await? };
+    let templates = state.store.goal_templates().await?;
+    let input = RankingInput {
+        profile: &fields,
+        family: &embedding,
+        children: &family.children,
+        goals: &family.goals,
+        templates: &templates,
+        adoption: &adoption,
+        neighbours: neighbours.len(),
+    };
+    let suggestions = rank(embedder, &input, carenest_domain::time::now());
+    state.store.touch_suggestion_check(current.id(), suggestions.generated_at).await?;
+    Ok(Json(suggestions))
 }
