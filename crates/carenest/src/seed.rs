@@ -57,10 +57,15 @@ const DEMO_FAMILIES: &[DemoFamily] = &[
         name: "Eva Smit",
         stress: StressLevel::High,
         experience: ExperienceLevel::FirstTime,
-        concerns: &["sleep", "tantrums"],
+        concerns: &["slaap", "driftbuien"],
         language: "nl",
-        children: &[DemoChild { name: "Noor", age: 3, special_needs: &[], notes: Some("Wakes up twice a night.") }],
-        goals: &[("Bedtime routine in 30 minutes", "sleep", Some(0)), ("Calm down corner", "behaviour", Some(0))],
+        children: &[DemoChild {
+            name: "Noor",
+            age: 3,
+            special_needs: &[],
+            notes: Some("Wordt twee keer per nacht wakker."),
+        }],
+        goals: &[("Bedritueel van 30 minuten", "sleep", Some(0)), ("Rusthoek in de woonkamer", "behaviour", Some(0))],
     },
     DemoFamily {
         username: "demo.jeroen",
@@ -85,15 +90,15 @@ const DEMO_FAMILIES: &[DemoFamily] = &[
         name: "Fatima El Amrani",
         stress: StressLevel::VeryHigh,
         experience: ExperienceLevel::Experienced,
-        concerns: &["sensory overload", "routines"],
+        concerns: &["overprikkeling", "dagritme"],
         language: "nl",
         children: &[DemoChild {
             name: "Sami",
             age: 5,
-            special_needs: &["autism", "sensory processing"],
-            notes: Some("Prefers a visual schedule."),
+            special_needs: &["autisme", "prikkelverwerking"],
+            notes: Some("Heeft baat bij een visueel dagschema."),
         }],
-        goals: &[("Visual morning schedule", "routines", Some(0)), ("Time for myself each week", "wellbeing", None)],
+        goals: &[("Visueel ochtendschema", "routines", Some(0)), ("Elke week tijd voor mezelf", "wellbeing", None)],
     },
 ];
 
