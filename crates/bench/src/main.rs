@@ -3,6 +3,8 @@
 //! through the real store at a small and at the full size. Speed is measured here, never in
 //! the test suite.
 
+mod suggestions;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -44,6 +46,17 @@ enum Bench {
         #[arg(long)]
         keep: bool,
     },
+    /// `GET /suggestions` through the real router, with many generated families.
+    Suggestions {
+        #[arg(long, default_value_t = 10_000)]
+        families: usize,
+        /// Timed requests.
+        #[arg(long, default_value_t = 500)]
+        iterations: usize,
+        /// Keep the scratch database.
+        #[arg(long)]
+        keep: bool,
+    },
 }
 
 /// Generated sessions a day. The practice is equally busy every day, so the small and the
@@ -55,7 +68,7 @@ fn first_day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 1, 1).expect("a valid date")
 }
 
-fn database_named(server: &str, name: &str) -> String {
+pub(crate) fn database_named(server: &str, name: &str) -> String {
     let (base, query) = server.split_once('?').map_or((server, None), |(b, q)| (b, Some(q)));
     let prefix = base.rsplit_once('/').map_or(base, |(prefix, _)| prefix);
     match query {
@@ -103,19 +116,19 @@ async fn grow(connection: &mut PgConnection, generated: i64, count: i64, therapi
     Ok(())
 }
 
-struct Timing {
-    p50: Duration,
-    p95: Duration,
+pub(crate) struct Timing {
+    pub(crate) p50: Duration,
+    pub(crate) p95: Duration,
 }
 
 impl Timing {
-    fn of(mut samples: Vec<Duration>) -> Self {
+    pub(crate) fn of(mut samples: Vec<Duration>) -> Self {
         samples.sort();
         Self { p50: samples[samples.len() / 2], p95: samples[samples.len() * 95 / 100] }
     }
 }
 
-fn ms(duration: Duration) -> f64 {
+pub(crate) fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
@@ -332,6 +345,9 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Bench::Scheduling { sessions, small, therapists, iterations, keep } => {
             scheduling(&cli.database_url, sessions, small, therapists, iterations, keep).await
+        }
+        Bench::Suggestions { families, iterations, keep } => {
+            suggestions::run(&cli.database_url, families, iterations, keep).await
         }
     };
     match result {

@@ -111,12 +111,19 @@ impl Embedding {
 
 /// Bands and bits of the locality-sensitive buckets. More bits make buckets smaller (fewer
 /// candidates to compare); more bands make a near neighbour likelier to share one.
-pub const BANDS: usize = 8;
-pub const BITS: usize = 9;
+pub const BANDS: usize = 12;
+pub const BITS: usize = 8;
 
-/// FNV-1a, 64 bits: stable across processes and versions, unlike the standard hasher.
+/// FNV-1a, 64 bits, stable across processes and versions (unlike the standard hasher), then
+/// the MurmurHash3 finaliser: FNV's low bits are weak (its lowest bit is merely the parity of
+/// the input), and both the slots and the hyperplanes read low bits.
 fn hash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+    let mut h = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3));
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 /// Hashed word unigrams and bigrams and character trigrams of every word (so `slaap`,
@@ -127,7 +134,9 @@ pub struct HashedNgrams;
 
 const WORD_WEIGHT: f32 = 1.0;
 const BIGRAM_WEIGHT: f32 = 0.5;
-const TRIGRAMS_WEIGHT: f32 = 0.6;
+/// A word's trigrams together weigh as much as the word (each `1/sqrt(n)`), so compounds
+/// such as `slaapproblemen` still meet `slaap`.
+const TRIGRAMS_WEIGHT: f32 = 1.0;
 
 impl HashedNgrams {
     fn add(vector: &mut [f32], feature: &str, weight: f32) {
@@ -149,10 +158,10 @@ impl Embedder for HashedNgrams {
             for word in &words {
                 Self::add(&mut vector, &format!("w:{word}"), weight * WORD_WEIGHT);
                 let padded: Vec<char> = format!("^{word}$").chars().collect();
-                let trigrams = padded.len().saturating_sub(2).max(1);
+                let trigrams = (padded.len().saturating_sub(2).max(1) as f32).sqrt();
                 for window in padded.windows(3) {
                     let trigram: String = window.iter().collect();
-                    Self::add(&mut vector, &format!("c:{trigram}"), weight * TRIGRAMS_WEIGHT / trigrams as f32);
+                    Self::add(&mut vector, &format!("c:{trigram}"), weight * TRIGRAMS_WEIGHT / trigrams);
                 }
             }
             for pair in words.windows(2) {
@@ -273,8 +282,9 @@ fn template_document(template: &NewGoalTemplate) -> Document {
 
 /// Families compared with this one for adoption, at most.
 pub const NEIGHBOURS: usize = 25;
-/// Candidate families read from the buckets, at most.
-pub const CANDIDATES: i64 = 400;
+/// Candidate families read from the buckets, at most: plenty to find the nearest among, and
+/// few enough that PostgreSQL fetches their embeddings by key rather than by scanning.
+pub const CANDIDATES: i64 = 200;
 /// A neighbour must be at least this similar to count.
 pub const MIN_SIMILARITY: f32 = 0.3;
 /// Adoption by fewer families than this is neither shown nor used: it could point at one.
@@ -545,9 +555,19 @@ mod tests {
     }
 
     #[test]
+    fn every_bucket_bit_is_its_own_hyperplane() {
+        // Random directions must spread over the buckets of a band, not fall into a few.
+        let mut seen = std::collections::BTreeSet::new();
+        for n in 0..400 {
+            seen.insert(embed(&[(1.0, &format!("family {n} word{}", n * 7919))], &[]).buckets()[0]);
+        }
+        assert!(seen.len() > 120, "400 unrelated vectors fell into only {} of {} buckets", seen.len(), 1 << BITS);
+    }
+
+    #[test]
     fn similar_families_share_buckets_more_often_than_different_ones() {
         let a = embed(&[(3.0, "sleep bedtime night waking")], &[(2.0, "age:2-3")]);
-        let b = embed(&[(3.0, "sleep bedtime waking at night")], &[(2.0, "age:2-3")]);
+        let b = embed(&[(3.0, "sleep bedtime night waking often")], &[(2.0, "age:2-3")]);
         let c = embed(&[(3.0, "homework school reading")], &[(2.0, "age:9-12")]);
         let shared =
             |x: &Embedding, y: &Embedding| x.buckets().iter().zip(y.buckets()).filter(|(p, q)| **p == *q).count();
