@@ -70,7 +70,7 @@ async fn add_family(store: &dyn Store, n: usize, catalogue: &[(i64, NewGoalTempl
     let stress = [StressLevel::Low, StressLevel::Moderate, StressLevel::High, StressLevel::VeryHigh][n % 4];
     let mut profile = NewParentProfile::new(&format!("Family {n}"), stress, ExperienceLevel::Experienced);
     profile.primary_concerns = CONCERNS.choose_multiple(&mut rng, 2).map(|c| (*c).to_owned()).collect();
-    profile.preferred_language = if n % 2 == 0 { "nl" } else { "en" }.to_owned();
+    profile.preferred_language = if n.is_multiple_of(2) { "nl" } else { "en" }.to_owned();
     store.create_parent_profile(user.id, profile.clone()).await.map_err(|e| e.to_string())?;
     for _ in 0..rng.gen_range(1..=3) {
         let mut child = NewChild::new("Kind", rng.gen_range(0..=17));
