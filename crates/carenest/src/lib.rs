@@ -139,10 +139,18 @@ pub async fn run() -> ExitCode {
 }
 
 fn init_logging(config: &Config) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if config.log_format == "json" { builder.json().try_init() } else { builder.try_init() };
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = if config.log_format == "json" { fmt.json().boxed() } else { fmt.boxed() };
+    // Statement timings feed /metrics whatever the log level; their text is never logged by it.
+    let timings = carenest_server::metrics::QueryTimings
+        .with_filter(tracing_subscriber::filter::Targets::new().with_target("sqlx::query", tracing::Level::DEBUG));
+    let _ = tracing_subscriber::registry().with(fmt.with_filter(filter)).with(timings).try_init();
 }
 
 /// A store error as one sentence for a person at a terminal.

@@ -5,6 +5,13 @@ use chrono::{DateTime, Utc};
 
 use crate::StoreResult;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationInfo {
     pub version: i64,
@@ -32,6 +39,8 @@ pub trait OpsStore {
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
     fn backend_name(&self) -> &'static str;
+    /// The connection pool's size, idle connections and limit, for `/metrics`.
+    fn pool_stats(&self) -> PoolStats;
     async fn migration_status(&self) -> StoreResult<MigrationStatus>;
     /// Applies pending migrations; refuses when the database has one this binary does not know.
     async fn migrate(&self) -> StoreResult<Vec<MigrationInfo>>;

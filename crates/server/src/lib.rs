@@ -4,6 +4,7 @@ pub mod auth;
 mod calendar;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 mod openapi;
 mod routes;
 
@@ -112,6 +113,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
         .layer(middleware::from_fn(problem_for_bare_errors))
+        .layer(middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal.into_response()))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

@@ -12,7 +12,7 @@ use crate::routes::{accounts, family, ops, scheduling};
 #[openapi(
     info(title = "CareNest API", version = "1", description = "Families, their children and goals, and the therapy practice's schedule. Every error is application/problem+json (RFC 9457). Lists answer `{items, nextCursor}`; `limit` is 1-200 (default 50)."),
     paths(
-        ops::healthz, ops::readyz, ops::openapi,
+        ops::healthz, ops::readyz, ops::openapi, ops::metrics,
         accounts::register, accounts::login, accounts::logout, accounts::me, accounts::update_me, accounts::erase_me,
         accounts::export, accounts::access_log, accounts::list_users, accounts::change_role,
         family::get_profile, family::create_profile, family::update_profile, family::delete_profile,

@@ -44,7 +44,7 @@ pub struct PgStore {
 
 fn options(url: &str) -> Result<PgConnectOptions, StoreError> {
     PgConnectOptions::from_str(url)
-        .map(|options| options.application_name("carenest").log_statements(tracing::log::LevelFilter::Trace))
+        .map(|options| options.application_name("carenest").log_statements(tracing::log::LevelFilter::Debug))
         .map_err(|error| StoreError::Unavailable(format!("invalid PostgreSQL URL: {error}").into()))
 }
 

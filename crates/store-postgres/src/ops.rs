@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use carenest_domain::ops::{MigrationInfo, MigrationStatus, OpsStore};
+use carenest_domain::ops::{MigrationInfo, MigrationStatus, OpsStore, PoolStats};
 use carenest_domain::time::now;
 use carenest_domain::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
@@ -26,6 +26,14 @@ impl PgStore {
 impl OpsStore for PgStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.store().map(drop)
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
     }
 
     fn backend_name(&self) -> &'static str {

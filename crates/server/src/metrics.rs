@@ -1,0 +1,93 @@
+//! Prometheus metrics: requests by route and status, their latency, the connection pool, and
+//! database statement latency. Metrics are per process by nature; Prometheus scrapes each one.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::Context;
+
+/// Latency buckets, in seconds, for requests and statements alike.
+const BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// The process's Prometheus recorder, installed on first use.
+pub fn recorder() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder =
+            PrometheusBuilder::new().set_buckets(BUCKETS).expect("the bucket list is not empty").build_recorder();
+        let handle = recorder.handle();
+        // Another recorder may have been installed by an embedding program; ours then only
+        // renders what it records itself, which is still correct for /metrics.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+/// Counts every request and times it, by method, route template (never the raw path, which
+/// holds ids) and status.
+pub async fn track(request: Request, next: Next) -> Response {
+    recorder();
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// A tracing layer that turns sqlx's per-statement events into a latency histogram by kind of
+/// statement (`select`, `insert`, ...). Install it with a filter that lets `sqlx::query` debug
+/// events through; the statement text itself is not kept.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct QueryTimings;
+
+#[derive(Default)]
+struct StatementEvent {
+    kind: Option<String>,
+    seconds: Option<f64>,
+}
+
+impl Visit for StatementEvent {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if field.name() == "elapsed_secs" {
+            self.seconds = Some(value);
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "summary" {
+            self.kind = value.split_whitespace().next().map(str::to_ascii_lowercase);
+        }
+    }
+
+    fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for QueryTimings {
+    fn on_event(&self, event: &tracing::Event<'_>, _context: Context<'_, S>) {
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        let mut statement = StatementEvent::default();
+        event.record(&mut statement);
+        if let Some(seconds) = statement.seconds {
+            recorder();
+            let kind = match statement.kind.as_deref() {
+                Some(kind @ ("select" | "insert" | "update" | "delete" | "with" | "begin" | "commit" | "rollback")) => {
+                    kind.to_owned()
+                }
+                _ => "other".to_owned(),
+            };
+            metrics::histogram!("db_query_duration_seconds", "statement" => kind).record(seconds);
+        }
+    }
+}
