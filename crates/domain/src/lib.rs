@@ -8,6 +8,7 @@ pub mod family;
 pub mod ids;
 pub mod ops;
 pub mod page;
+pub mod rows;
 pub mod scheduling;
 pub mod suggestions;
 pub mod time;

@@ -2,33 +2,25 @@ use async_trait::async_trait;
 use carenest_domain::accounts::{
     AccountStore, Credentials, NewUser, Role, ThrottleKey, ThrottlePolicy, User, UserChanges,
 };
-use carenest_domain::error::parse_stored;
 use carenest_domain::ids::UserId;
 use carenest_domain::page::{Page, PageRequest};
 use carenest_domain::time::now;
-use carenest_domain::{StoreError, StoreResult};
+use carenest_domain::{rows, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
+use crate::rows::Cols;
 use crate::{PgStore, ResultExt};
 
 const USER_COLUMNS: &str = "id, username, email, profile_picture, role, created_at, updated_at";
 
 pub(crate) fn user_from_row(row: &PgRow) -> StoreResult<User> {
-    Ok(User {
-        id: UserId(row.try_get("id").store()?),
-        username: row.try_get("username").store()?,
-        email: row.try_get("email").store()?,
-        profile_picture: row.try_get("profile_picture").store()?,
-        role: parse_stored(row.try_get::<&str, _>("role").store()?)?,
-        created_at: row.try_get("created_at").store()?,
-        updated_at: row.try_get("updated_at").store()?,
-    })
+    rows::user(&Cols(row))
 }
 
 fn credentials_from_row(row: &PgRow) -> StoreResult<Credentials> {
-    Ok(Credentials { user: user_from_row(row)?, password_hash: row.try_get("password").store()? })
+    rows::credentials(&Cols(row))
 }
 
 fn keys(keys: &[ThrottleKey]) -> Vec<&str> {

@@ -6,11 +6,12 @@ use carenest_domain::suggestions::{
     family_document, Embedder, GoalTemplate, NewGoalTemplate, SuggestionStore, CANDIDATES,
 };
 use carenest_domain::time::now;
-use carenest_domain::StoreResult;
+use carenest_domain::{rows, StoreResult};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use crate::family::{child_from_row, profile_from_row, CHILD_COLUMNS, PROFILE_COLUMNS};
+use crate::rows::Cols;
 use crate::{PgStore, ResultExt};
 
 impl PgStore {
@@ -58,20 +59,7 @@ impl PgStore {
 }
 
 fn template_from_row(row: &PgRow) -> StoreResult<GoalTemplate> {
-    Ok(GoalTemplate {
-        id: TemplateId(row.try_get("id").store()?),
-        template: NewGoalTemplate {
-            key: row.try_get("key").store()?,
-            category: row.try_get("category").store()?,
-            title: row.try_get("title").store()?,
-            description: row.try_get::<Option<String>, _>("description").store()?.unwrap_or_default(),
-            title_nl: row.try_get::<Option<String>, _>("title_nl").store()?.unwrap_or_default(),
-            description_nl: row.try_get::<Option<String>, _>("description_nl").store()?.unwrap_or_default(),
-            tags: row.try_get("tags").store()?,
-            min_age: row.try_get("min_age").store()?,
-            max_age: row.try_get("max_age").store()?,
-        },
-    })
+    rows::goal_template(&Cols(row))
 }
 
 #[async_trait]

@@ -1,12 +1,11 @@
 use async_trait::async_trait;
 use carenest_domain::audit::{AuditEntry, AuditStore};
-use carenest_domain::error::parse_stored;
 use carenest_domain::ids::UserId;
 use carenest_domain::page::{Page, PageRequest};
 use carenest_domain::time::now;
 use carenest_domain::StoreResult;
-use sqlx::Row;
 
+use crate::rows::Cols;
 use crate::{ts, ResultExt, SqliteStore};
 
 #[async_trait]
@@ -52,23 +51,8 @@ impl AuditStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .store()?;
-        let entries = rows
-            .iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("id").store()?,
-                    AuditEntry {
-                        at: row.try_get("at").store()?,
-                        actor_user_id: UserId(row.try_get("actor_user_id").store()?),
-                        actor_role: parse_stored(row.try_get::<&str, _>("actor_role").store()?)?,
-                        action: parse_stored(row.try_get::<&str, _>("action").store()?)?,
-                        resource_type: row.try_get("resource_type").store()?,
-                        resource_id: row.try_get("resource_id").store()?,
-                        subject_user_id: UserId(row.try_get("subject_user_id").store()?),
-                    },
-                ))
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
+        let entries =
+            rows.iter().map(|row| carenest_domain::rows::audit_entry(&Cols(row))).collect::<StoreResult<Vec<_>>>()?;
         Ok(Page::from_overfetch(entries, &page, |(id, _)| *id))
     }
 }

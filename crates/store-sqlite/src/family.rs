@@ -1,15 +1,14 @@
 use async_trait::async_trait;
-use carenest_domain::error::parse_stored;
 use carenest_domain::family::*;
 use carenest_domain::ids::{ChildId, GoalId, ParentProfileId, TemplateId, UserId};
 use carenest_domain::page::{Page, PageRequest};
 use carenest_domain::time::now;
-use carenest_domain::{StoreError, StoreResult};
+use carenest_domain::{rows, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::SqliteConnection;
 
+use crate::rows::Cols;
 use crate::{ts, ResultExt, SqliteStore};
 use sqlx::types::Json;
 
@@ -25,58 +24,15 @@ const GOAL_COLUMNS: &str =
     g.progress, g.target_date, g.template_id, g.created_at, g.updated_at";
 
 pub(crate) fn profile_from_row(row: &SqliteRow) -> StoreResult<ParentProfile> {
-    Ok(ParentProfile {
-        id: ParentProfileId(row.try_get("id").store()?),
-        user_id: UserId(row.try_get("user_id").store()?),
-        name: row.try_get("name").store()?,
-        email: row.try_get("email").store()?,
-        stress_level: parse_stored(row.try_get::<&str, _>("stress_level").store()?)?,
-        experience_level: parse_stored(row.try_get::<&str, _>("experience_level").store()?)?,
-        primary_concerns: row.try_get::<Json<Vec<String>>, _>("primary_concerns").store()?.0,
-        support_network: row.try_get::<Json<Vec<String>>, _>("support_network").store()?.0,
-        bio: row.try_get("bio").store()?,
-        preferred_language: row.try_get("preferred_language").store()?,
-        communication_preference: row.try_get("communication_preference").store()?,
-        completed_onboarding: row.try_get("completed_onboarding").store()?,
-        current_onboarding_step: row.try_get("current_onboarding_step").store()?,
-        onboarding_data: row.try_get::<Json<Value>, _>("onboarding_data").store()?.0,
-        last_suggestion_check: row.try_get("last_suggestion_check").store()?,
-        created_at: row.try_get("created_at").store()?,
-        updated_at: row.try_get("updated_at").store()?,
-        profile_embedding: row.try_get("profile_embedding").store()?,
-    })
+    rows::parent_profile(&Cols(row))
 }
 
 pub(crate) fn child_from_row(row: &SqliteRow) -> StoreResult<ChildProfile> {
-    Ok(ChildProfile {
-        id: ChildId(row.try_get("id").store()?),
-        parent_profile_id: ParentProfileId(row.try_get("parent_profile_id").store()?),
-        name: row.try_get("name").store()?,
-        age: row.try_get("age").store()?,
-        special_needs: row.try_get::<Json<Vec<String>>, _>("special_needs").store()?.0,
-        routines: row.try_get::<Json<Value>, _>("routines").store()?.0,
-        development_notes: row.try_get("development_notes").store()?,
-        last_assessment: row.try_get("last_assessment").store()?,
-        created_at: row.try_get("created_at").store()?,
-        updated_at: row.try_get("updated_at").store()?,
-    })
+    rows::child(&Cols(row))
 }
 
 fn goal_from_row(row: &SqliteRow) -> StoreResult<ParentingGoal> {
-    Ok(ParentingGoal {
-        id: GoalId(row.try_get("id").store()?),
-        parent_profile_id: ParentProfileId(row.try_get("parent_profile_id").store()?),
-        child_profile_id: row.try_get::<Option<i64>, _>("child_profile_id").store()?.map(ChildId),
-        title: row.try_get("title").store()?,
-        description: row.try_get("description").store()?,
-        category: row.try_get("category").store()?,
-        status: parse_stored(row.try_get::<&str, _>("status").store()?)?,
-        progress: row.try_get("progress").store()?,
-        target_date: row.try_get("target_date").store()?,
-        template_id: row.try_get::<Option<i64>, _>("template_id").store()?.map(TemplateId),
-        created_at: row.try_get("created_at").store()?,
-        updated_at: row.try_get("updated_at").store()?,
-    })
+    rows::goal(&Cols(row))
 }
 
 fn all<T>(rows: &[SqliteRow], f: fn(&SqliteRow) -> StoreResult<T>) -> StoreResult<Vec<T>> {

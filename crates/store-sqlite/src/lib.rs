@@ -7,6 +7,7 @@ mod accounts;
 mod audit;
 mod family;
 mod ops;
+mod rows;
 mod scheduling;
 mod suggestions;
 

@@ -1,44 +1,26 @@
 use async_trait::async_trait;
-use carenest_domain::error::parse_stored;
 use carenest_domain::ids::{ChildId, SessionId, TherapistId, UserId};
 use carenest_domain::page::{Page, PageRequest};
 use carenest_domain::scheduling::*;
 use carenest_domain::time::now;
-use carenest_domain::{StoreError, StoreResult};
+use carenest_domain::{rows, StoreError, StoreResult};
 use chrono::NaiveDate;
 use chrono::NaiveTime;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
+use crate::rows::Cols;
 use crate::{json_list, ts, ResultExt, SqliteStore};
 
 const THERAPIST_COLUMNS: &str = "id, name, user_id, created_at, updated_at";
 const SESSION_COLUMNS: &str = "s.id, s.date, s.start_time, s.end_time, s.notes, s.status, s.child_profile_id, s.series_id, s.created_at, s.updated_at";
 
 fn therapist_from_row(row: &SqliteRow) -> StoreResult<Therapist> {
-    Ok(Therapist {
-        id: TherapistId(row.try_get("id").store()?),
-        name: row.try_get("name").store()?,
-        user_id: row.try_get::<Option<i64>, _>("user_id").store()?.map(UserId),
-        created_at: row.try_get("created_at").store()?,
-        updated_at: row.try_get("updated_at").store()?,
-    })
+    rows::therapist(&Cols(row))
 }
 
 fn session_from_row(row: &SqliteRow) -> StoreResult<Session> {
-    Ok(Session {
-        id: SessionId(row.try_get("id").store()?),
-        date: row.try_get("date").store()?,
-        start_time: row.try_get("start_time").store()?,
-        end_time: row.try_get("end_time").store()?,
-        notes: row.try_get("notes").store()?,
-        status: parse_stored(row.try_get::<&str, _>("status").store()?)?,
-        child_profile_id: row.try_get::<Option<i64>, _>("child_profile_id").store()?.map(ChildId),
-        series_id: row.try_get("series_id").store()?,
-        therapists: Vec::new(),
-        created_at: row.try_get("created_at").store()?,
-        updated_at: row.try_get("updated_at").store()?,
-    })
+    rows::session(&Cols(row))
 }
 
 /// Reads sessions and their therapists: one query per level, in the order the rows came.

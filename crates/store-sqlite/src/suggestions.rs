@@ -6,11 +6,12 @@ use carenest_domain::suggestions::{
     family_document, Embedder, GoalTemplate, NewGoalTemplate, SuggestionStore, CANDIDATES,
 };
 use carenest_domain::time::now;
-use carenest_domain::StoreResult;
+use carenest_domain::{rows, StoreResult};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use crate::family::{child_from_row, profile_from_row, CHILD_COLUMNS, PROFILE_COLUMNS};
+use crate::rows::Cols;
 use crate::{json_list, ts, ResultExt, SqliteStore};
 use sqlx::types::Json;
 
@@ -60,20 +61,7 @@ impl SqliteStore {
 }
 
 fn template_from_row(row: &SqliteRow) -> StoreResult<GoalTemplate> {
-    Ok(GoalTemplate {
-        id: TemplateId(row.try_get("id").store()?),
-        template: NewGoalTemplate {
-            key: row.try_get("key").store()?,
-            category: row.try_get("category").store()?,
-            title: row.try_get("title").store()?,
-            description: row.try_get::<Option<String>, _>("description").store()?.unwrap_or_default(),
-            title_nl: row.try_get::<Option<String>, _>("title_nl").store()?.unwrap_or_default(),
-            description_nl: row.try_get::<Option<String>, _>("description_nl").store()?.unwrap_or_default(),
-            tags: row.try_get::<Json<Vec<String>>, _>("tags").store()?.0,
-            min_age: row.try_get("min_age").store()?,
-            max_age: row.try_get("max_age").store()?,
-        },
-    })
+    rows::goal_template(&Cols(row))
 }
 
 #[async_trait]

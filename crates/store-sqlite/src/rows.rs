@@ -1,0 +1,59 @@
+//! How SQLite columns read: lists and JSON are JSON text, timestamps UTC text.
+
+use carenest_domain::rows::Columns;
+use carenest_domain::StoreResult;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde_json::Value;
+use sqlx::sqlite::SqliteRow;
+use sqlx::types::Json;
+use sqlx::Row;
+
+use crate::ResultExt;
+
+/// A row for `carenest_domain::rows`.
+pub(crate) struct Cols<'r>(pub &'r SqliteRow);
+
+impl Columns for Cols<'_> {
+    fn int(&self, column: &str) -> StoreResult<i64> {
+        self.0.try_get(column).store()
+    }
+    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
+        self.0.try_get(column).store()
+    }
+    fn int32(&self, column: &str) -> StoreResult<i32> {
+        self.0.try_get(column).store()
+    }
+    fn opt_int32(&self, column: &str) -> StoreResult<Option<i32>> {
+        self.0.try_get(column).store()
+    }
+    fn flag(&self, column: &str) -> StoreResult<bool> {
+        self.0.try_get(column).store()
+    }
+    fn text(&self, column: &str) -> StoreResult<String> {
+        self.0.try_get(column).store()
+    }
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+        self.0.try_get(column).store()
+    }
+    fn list(&self, column: &str) -> StoreResult<Vec<String>> {
+        self.0.try_get::<Json<Vec<String>>, _>(column).store().map(|list| list.0)
+    }
+    fn json(&self, column: &str) -> StoreResult<Value> {
+        self.0.try_get::<Json<Value>, _>(column).store().map(|value| value.0)
+    }
+    fn timestamp(&self, column: &str) -> StoreResult<DateTime<Utc>> {
+        self.0.try_get(column).store()
+    }
+    fn opt_timestamp(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        self.0.try_get(column).store()
+    }
+    fn date(&self, column: &str) -> StoreResult<NaiveDate> {
+        self.0.try_get(column).store()
+    }
+    fn opt_date(&self, column: &str) -> StoreResult<Option<NaiveDate>> {
+        self.0.try_get(column).store()
+    }
+    fn time(&self, column: &str) -> StoreResult<NaiveTime> {
+        self.0.try_get(column).store()
+    }
+}
