@@ -476,7 +476,10 @@ impl ChildInput {
             c.development_notes = e.optional_text("developmentNotes", notes.as_deref(), NOTES_MAX);
         }
         if let Some(at) = self.last_assessment {
-            c.last_assessment = Some(at.map(|t| chrono::SubsecRound::trunc_subsecs(t, 6)));
+            c.last_assessment = match at {
+                None => Some(None),
+                Some(at) => e.timestamp("lastAssessment", chrono::SubsecRound::trunc_subsecs(at, 6)).map(Some),
+            };
         }
         e.finish(c)
     }
@@ -636,7 +639,12 @@ impl GoalInput {
         if let Some(progress) = self.progress {
             c.progress = e.range("progress", progress, 0, 100).map(|p| p as i32);
         }
-        c.target_date = self.target_date;
+        if let Some(date) = self.target_date {
+            c.target_date = match date {
+                None => Some(None),
+                Some(date) => e.date("targetDate", date).map(Some),
+            };
+        }
         if let Some(template) = self.template_id {
             match template {
                 Some(id) if id < 1 => e.add("templateId", "positive", "templateId must be a positive id"),

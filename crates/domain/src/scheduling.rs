@@ -227,13 +227,19 @@ pub struct NewSession {
 }
 
 impl NewSession {
-    /// The dates of every occurrence, the first one included.
+    /// The dates of every occurrence, the first one included. Validation has checked that the
+    /// last one exists.
     pub fn dates(&self) -> Vec<NaiveDate> {
         match &self.repeat {
             None => vec![self.date],
-            Some(repeat) => (0..repeat.count as i32).map(|n| self.date + repeat.every.step() * n).collect(),
+            Some(repeat) => (0..repeat.count).filter_map(|n| occurrence(self.date, repeat, n)).collect(),
         }
     }
+}
+
+/// The `n`th date of a series (0 is the first), if the calendar has it.
+fn occurrence(first: NaiveDate, repeat: &Repeat, n: u32) -> Option<NaiveDate> {
+    first.checked_add_signed(repeat.every.step() * n as i32)
 }
 
 fn check_time(e: &mut Errors, field: &str, value: &Option<String>) -> Option<NaiveTime> {
@@ -284,7 +290,7 @@ pub fn check_time_order(start: NaiveTime, end: NaiveTime) -> Result<(), Vec<Fiel
 impl SessionInput {
     pub fn validate_changes(&self) -> Result<SessionChanges, Vec<FieldError>> {
         let mut e = Errors::new();
-        let mut c = SessionChanges { date: self.date, ..Default::default() };
+        let mut c = SessionChanges { date: self.date.and_then(|date| e.date("date", date)), ..Default::default() };
         c.start_time = check_time(&mut e, "startTime", &self.start_time);
         c.end_time = check_time(&mut e, "endTime", &self.end_time);
         if let (Some(start), Some(end)) = (c.start_time, c.end_time) {
@@ -347,6 +353,16 @@ impl SessionInput {
                 None
             }
         };
+        if let (Some(repeat), Some(Some(first))) = (&repeat, changes.as_ref().map(|c| c.date)) {
+            let last = occurrence(first, repeat, repeat.count - 1);
+            if last.is_none_or(|last| chrono::Datelike::year(&last) > crate::validation::MAX_YEAR) {
+                e.add(
+                    "repeat.count",
+                    "date_range",
+                    format!("the series would run past the year {}", crate::validation::MAX_YEAR),
+                );
+            }
+        }
         let changes = e.finish(changes)?.expect("no errors means the changes validated");
         Ok(NewSession {
             date: changes.date.expect("required"),

@@ -113,6 +113,26 @@ impl Errors {
         Some(value.clone())
     }
 
+    /// A date both backends store and compare alike: years 1900 to 9999.
+    pub fn date(&mut self, field: &str, date: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
+        use chrono::Datelike;
+        if (MIN_YEAR..=MAX_YEAR).contains(&date.year()) {
+            Some(date)
+        } else {
+            self.add(field, "date_range", format!("{field} must fall in the years {MIN_YEAR} to {MAX_YEAR}"));
+            None
+        }
+    }
+
+    /// A timestamp within the same years.
+    pub fn timestamp(
+        &mut self,
+        field: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.date(field, at.date_naive()).map(|_| at)
+    }
+
     /// An enum given as text: one of `T`'s spellings.
     pub fn choice<T: Choice>(&mut self, field: &str, value: &str) -> Option<T> {
         match T::parse(value) {
@@ -188,6 +208,10 @@ macro_rules! text_enum {
         }
     };
 }
+
+/// The years a date may fall in: SQLite's date functions handle four-digit years only.
+pub const MIN_YEAR: i32 = 1900;
+pub const MAX_YEAR: i32 = 9999;
 
 #[derive(Debug, Clone, Copy)]
 pub struct JsonLimits {

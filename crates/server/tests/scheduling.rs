@@ -289,7 +289,47 @@ async fn the_calendar_feed_parses_in_a_real_icalendar_parser_and_keeps_health_da
     assert_eq!(events[1]["summary"], "Therapy session");
 }
 
+async fn dates_beyond_what_every_backend_holds_are_422_not_500(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, admin) = app.admin(db, "admin").await;
+    let anna = therapist(&app, &admin, "Anna").await;
+    let far = app
+        .post(
+            "/api/v1/sessions",
+            &admin,
+            json!({"date": "10000-01-01", "startTime": "09:00", "endTime": "10:00", "therapistIds": [anna]}),
+        )
+        .await;
+    assert_eq!(far.invalid_fields(), ["date"]);
+    let old = app
+        .post(
+            "/api/v1/sessions",
+            &admin,
+            json!({"date": "1899-12-31", "startTime": "09:00", "endTime": "10:00", "therapistIds": [anna]}),
+        )
+        .await;
+    assert_eq!(old.invalid_fields(), ["date"]);
+    let series = json!({"date": "9999-11-01", "startTime": "09:00", "endTime": "10:00", "therapistIds": [anna], "repeat": {"every": "2 weeks", "count": 52}});
+    assert_eq!(app.post("/api/v1/sessions", &admin, series).await.invalid_fields(), ["repeat.count"]);
+    let edge = app
+        .post(
+            "/api/v1/sessions",
+            &admin,
+            json!({"date": "9999-12-31", "startTime": "09:00", "endTime": "10:00", "therapistIds": [anna]}),
+        )
+        .await;
+    assert_eq!(edge.status, 201, "the last day both backends hold: {}", edge.text);
+    let (_, parent) = app.parent("anna").await;
+    let goal = app.post("/api/v1/goals", &parent, json!({"title": "Far", "targetDate": "12345-01-01"})).await;
+    assert_eq!(goal.invalid_fields(), ["targetDate"]);
+    let child = app
+        .post("/api/v1/children", &parent, json!({"name": "Noor", "age": 3, "lastAssessment": "1066-10-14T09:00:00Z"}))
+        .await;
+    assert_eq!(child.invalid_fields(), ["lastAssessment"]);
+}
+
 on_both_backends!(
+    dates_beyond_what_every_backend_holds_are_422_not_500,
     the_calendar_feed_parses_in_a_real_icalendar_parser_and_keeps_health_data_out,
     an_admin_books_a_session_and_everyone_reads_it_in_the_contracts_shape,
     a_double_booking_is_409_listing_every_conflict_and_writes_nothing,

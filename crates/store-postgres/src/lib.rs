@@ -101,6 +101,11 @@ pub(crate) fn map_error(error: sqlx::Error) -> StoreError {
             match (db.code().as_deref(), constraint) {
                 (Some("23505"), Some(name)) => StoreError::conflict(name, "already exists"),
                 (Some("23514"), Some(name)) => StoreError::invalid(name, "constraint", format!("violates {name}")),
+                // A rule without a known name is still a broken rule, not a server fault.
+                (Some("23505"), None) => StoreError::conflict("unique", "already exists"),
+                (Some("23514" | "22007" | "22008"), None) => {
+                    StoreError::invalid("body", "constraint", "a value breaks a rule of the data model")
+                }
                 (Some("23503"), _) => {
                     StoreError::invalid("reference", "unknown_reference", "refers to a record that does not exist")
                 }

@@ -133,6 +133,11 @@ pub(crate) fn map_error(error: sqlx::Error) -> StoreError {
                 (Some("2067" | "1555"), Some(name)) => StoreError::conflict(name, "already exists"),
                 // SQLITE_CONSTRAINT_CHECK
                 (Some("275"), Some(name)) => StoreError::invalid(name, "constraint", format!("violates {name}")),
+                // A rule without a known name is still a broken rule, not a server fault.
+                (Some("2067" | "1555"), None) => StoreError::conflict("unique", "already exists"),
+                (Some("275"), None) => {
+                    StoreError::invalid("body", "constraint", "a value breaks a rule of the data model")
+                }
                 // SQLITE_CONSTRAINT_FOREIGNKEY
                 (Some("787"), _) => {
                     StoreError::invalid("reference", "unknown_reference", "refers to a record that does not exist")
