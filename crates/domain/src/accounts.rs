@@ -163,8 +163,9 @@ impl Registration {
 pub struct ThrottleKey(pub String);
 
 impl ThrottleKey {
+    /// Keys of very long logins are cut: no account has one, and the key is stored.
     pub fn username(login: &str) -> Self {
-        Self(format!("login:{}", login.to_lowercase()))
+        Self(format!("login:{}", login.chars().take(EMAIL_MAX).collect::<String>().to_lowercase()))
     }
 
     pub fn client(address: &str) -> Self {

@@ -231,19 +231,6 @@ async fn therapists_are_listed_by_name_searched_and_linked_to_users(db: &TestDb)
     app.post("/api/v1/therapists", &admin, json!({"name": "Twice", "userId": tess_user})).await.problem(409);
 }
 
-/// The Python interpreter with `icalendar`: `CARENEST_PYTHON`, else `python3`.
-fn python_with_icalendar() -> Option<String> {
-    let python = std::env::var("CARENEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let works =
-        std::process::Command::new(&python).args(["-c", "import icalendar"]).output().is_ok_and(|o| o.status.success());
-    if works {
-        return Some(python);
-    }
-    assert!(std::env::var("CI").is_err(), "CI must provide Python's icalendar (CARENEST_PYTHON)");
-    eprintln!("skipped: the icalendar check (no Python with icalendar; set CARENEST_PYTHON)");
-    None
-}
-
 async fn the_calendar_feed_parses_in_a_real_icalendar_parser_and_keeps_health_data_out(db: &TestDb) {
     let app = TestApp::new(db);
     let (_, admin) = app.admin(db, "admin").await;
@@ -268,7 +255,7 @@ async fn the_calendar_feed_parses_in_a_real_icalendar_parser_and_keeps_health_da
         .problem(400);
     app.get("/api/v1/therapists/999/calendar.ics", &admin).await.problem(404);
 
-    let Some(python) = python_with_icalendar() else { return };
+    let Some(python) = common::python_with("icalendar") else { return };
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), &feed).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/check_calendar.py");

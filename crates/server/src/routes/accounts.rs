@@ -276,7 +276,7 @@ pub async fn export(State(state): State<AppState>, current: CurrentUser) -> ApiR
 }
 
 /// Who read or changed this user's family data, newest first.
-#[utoipa::path(get, path = "/api/v1/me/access-log", tag = "accounts", security(("bearer" = [])), params(Pagination), responses((status = 200, description = "`{items: [AuditEntry], nextCursor}`, newest first")))]
+#[utoipa::path(get, path = "/api/v1/me/access-log", tag = "accounts", security(("bearer" = [])), params(Pagination), responses((status = 200, description = "Newest first", body = ListBody<AuditEntry>)))]
 pub async fn access_log(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -287,7 +287,7 @@ pub async fn access_log(
 }
 
 /// Admin: every user, by id.
-#[utoipa::path(get, path = "/api/v1/users", tag = "accounts", security(("bearer" = [])), params(Pagination), responses((status = 200, description = "`{items: [User], nextCursor}`, ordered by id"), (status = 403, body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/users", tag = "accounts", security(("bearer" = [])), params(Pagination), responses((status = 200, description = "Ordered by id", body = ListBody<User>), (status = 403, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn list_users(
     State(state): State<AppState>,
     current: CurrentUser,

@@ -98,7 +98,7 @@ pub async fn update_onboarding(
 }
 
 /// The user's children, by id.
-#[utoipa::path(get, path = "/api/v1/children", tag = "family", security(("bearer" = [])), params(Pagination), responses((status = 200, description = "`{items: [ChildProfile], nextCursor}`, ordered by id")))]
+#[utoipa::path(get, path = "/api/v1/children", tag = "family", security(("bearer" = [])), params(Pagination), responses((status = 200, description = "Ordered by id", body = ListBody<ChildProfile>)))]
 pub async fn list_children(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -167,7 +167,7 @@ pub struct GoalQuery {
 }
 
 /// The user's goals, by id; `?status=` filters.
-#[utoipa::path(get, path = "/api/v1/goals", tag = "family", security(("bearer" = [])), params(GoalQuery), responses((status = 200, description = "`{items: [ParentingGoal], nextCursor}`, ordered by id"), (status = 400, body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/goals", tag = "family", security(("bearer" = [])), params(GoalQuery), responses((status = 200, description = "Ordered by id", body = ListBody<ParentingGoal>), (status = 400, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn list_goals(
     State(state): State<AppState>,
     current: CurrentUser,

@@ -85,7 +85,7 @@ pub struct TherapistQuery {
 }
 
 /// Therapists, ordered by name then id.
-#[utoipa::path(get, path = "/api/v1/therapists", tag = "scheduling", security(("bearer" = [])), params(TherapistQuery), responses((status = 200, description = "`{items: [Therapist], nextCursor}`, ordered by name then id")))]
+#[utoipa::path(get, path = "/api/v1/therapists", tag = "scheduling", security(("bearer" = [])), params(TherapistQuery), responses((status = 200, description = "Ordered by name, then id", body = ListBody<Therapist>)))]
 pub async fn list_therapists(
     State(state): State<AppState>,
     _current: CurrentUser,
@@ -198,7 +198,7 @@ async fn session_list(
 }
 
 /// Sessions the caller may see, ordered by date, startTime, id.
-#[utoipa::path(get, path = "/api/v1/sessions", tag = "scheduling", security(("bearer" = [])), params(SessionQuery), responses((status = 200, description = "`{items: [Session], nextCursor}`, ordered by date, startTime, id"), (status = 400, body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "scheduling", security(("bearer" = [])), params(SessionQuery), responses((status = 200, description = "Ordered by date, startTime, id", body = ListBody<Session>), (status = 400, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn list_sessions(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -220,7 +220,7 @@ pub struct RangeQuery {
 }
 
 /// One therapist's sessions (those the caller may see), ordered by date, startTime, id.
-#[utoipa::path(get, path = "/api/v1/therapists/{id}/sessions", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path), RangeQuery), responses((status = 200, description = "`{items: [Session], nextCursor}`"), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/therapists/{id}/sessions", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path), RangeQuery), responses((status = 200, description = "Ordered by date, startTime, id", body = ListBody<Session>), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn therapist_sessions(
     State(state): State<AppState>,
     current: CurrentUser,

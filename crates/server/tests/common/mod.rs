@@ -140,3 +140,19 @@ impl TestApp {
         (id, token)
     }
 }
+
+/// The Python interpreter (`CARENEST_PYTHON`, else `python3`) when it can import `module`.
+/// CI must have it; elsewhere the check says it was skipped.
+pub fn python_with(module: &str) -> Option<String> {
+    let python = std::env::var("CARENEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let works = std::process::Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if works {
+        return Some(python);
+    }
+    assert!(std::env::var("CI").is_err(), "CI must provide Python's {module} (CARENEST_PYTHON)");
+    eprintln!("skipped: the {module} check (no Python with {module}; set CARENEST_PYTHON)");
+    None
+}
