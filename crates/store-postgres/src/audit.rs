@@ -55,3 +55,27 @@ impl AuditStore for PgStore {
         Ok(Page::from_overfetch(entries, &page, |(id, _)| *id))
     }
 }
+
+/// Appends the audit row of a family's change to its own data, inside the change's
+/// transaction: the change and its record are written together or not at all.
+pub(crate) async fn audit_own_change(
+    conn: &mut sqlx::PgConnection,
+    owner: UserId,
+    action: carenest_domain::audit::AuditAction,
+    resource_type: &str,
+    resource_id: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor_user_id, actor_role, action, resource_type, resource_id, subject_user_id, created_at, updated_at)
+         SELECT $1, id, role, $2, $3, $4, id, $1, $1 FROM users WHERE id = $5",
+    )
+    .bind(now())
+    .bind(action.as_str())
+    .bind(resource_type)
+    .bind(resource_id)
+    .bind(owner.0)
+    .execute(conn)
+    .await
+    .store()
+    .map(drop)
+}

@@ -9,6 +9,7 @@ use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::PgConnection;
 
+use crate::audit::audit_own_change;
 use crate::rows::Cols;
 use crate::{PgStore, ResultExt};
 
@@ -108,6 +109,8 @@ impl FamilyStore for PgStore {
         .store()?;
         let mut profile = profile_from_row(&row)?;
         profile.profile_embedding = Some(self.refresh_embedding(&mut tx, profile.id).await?);
+        audit_own_change(&mut tx, owner, carenest_domain::audit::AuditAction::Create, "parent_profile", profile.id.0)
+            .await?;
         tx.commit().await.store()?;
         Ok(profile)
     }
@@ -144,23 +147,27 @@ impl FamilyStore for PgStore {
         .store()?;
         let mut profile = profile_from_row(&row)?;
         profile.profile_embedding = Some(self.refresh_embedding(&mut tx, profile.id).await?);
+        audit_own_change(&mut tx, owner, carenest_domain::audit::AuditAction::Update, "parent_profile", profile.id.0)
+            .await?;
         tx.commit().await.store()?;
         Ok(profile)
     }
 
     async fn delete_parent_profile(&self, owner: UserId) -> StoreResult<()> {
-        let deleted = sqlx::query("DELETE FROM parent_profiles WHERE user_id = $1")
+        let mut tx = self.pool.begin().await.store()?;
+        let profile: i64 = sqlx::query_scalar("DELETE FROM parent_profiles WHERE user_id = $1 RETURNING id")
             .bind(owner.0)
-            .execute(&self.pool)
+            .fetch_one(&mut *tx)
             .await
             .store()?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        audit_own_change(&mut tx, owner, carenest_domain::audit::AuditAction::Delete, "parent_profile", profile)
+            .await?;
+        tx.commit().await.store()
     }
 
     async fn update_onboarding(&self, owner: UserId, changes: OnboardingChanges) -> StoreResult<ParentProfile> {
+        let mut tx = self.pool.begin().await.store()?;
+        let at = now();
         // One statement: `||` merges the given keys into whatever is stored at that moment, so
         // two concurrent PATCHes with different keys both survive.
         let row = sqlx::query(&format!(
@@ -178,11 +185,23 @@ impl FamilyStore for PgStore {
         .bind(changes.current_onboarding_step)
         .bind(changes.completed_onboarding)
         .bind(changes.onboarding_data.map(Value::Object))
-        .bind(now())
-        .fetch_one(&self.pool)
+        .bind(at)
+        .fetch_one(&mut *tx)
         .await
         .store()?;
-        profile_from_row(&row)
+        let profile = profile_from_row(&row)?;
+        if profile.updated_at == at {
+            audit_own_change(
+                &mut tx,
+                owner,
+                carenest_domain::audit::AuditAction::Update,
+                "parent_profile",
+                profile.id.0,
+            )
+            .await?;
+        }
+        tx.commit().await.store()?;
+        Ok(profile)
     }
 
     async fn touch_suggestion_check(&self, owner: UserId, at: DateTime<Utc>) -> StoreResult<()> {
@@ -242,6 +261,14 @@ impl FamilyStore for PgStore {
         .await
         .store()?;
         self.refresh_embedding(&mut tx, profile).await?;
+        audit_own_change(
+            &mut tx,
+            owner,
+            carenest_domain::audit::AuditAction::Create,
+            "child_profile",
+            child_from_row(&row)?.id.0,
+        )
+        .await?;
         tx.commit().await.store()?;
         child_from_row(&row)
     }
@@ -278,6 +305,7 @@ impl FamilyStore for PgStore {
         .await
         .store()?;
         self.refresh_embedding(&mut tx, current.parent_profile_id).await?;
+        audit_own_change(&mut tx, owner, carenest_domain::audit::AuditAction::Update, "child_profile", id.0).await?;
         tx.commit().await.store()?;
         child_from_row(&row)
     }
@@ -294,6 +322,7 @@ impl FamilyStore for PgStore {
         .await
         .store()?;
         self.refresh_embedding(&mut tx, ParentProfileId(profile)).await?;
+        audit_own_change(&mut tx, owner, carenest_domain::audit::AuditAction::Delete, "child_profile", id.0).await?;
         tx.commit().await.store()
     }
 
@@ -353,6 +382,14 @@ impl FamilyStore for PgStore {
         .fetch_one(&mut *tx)
         .await
         .store()?;
+        audit_own_change(
+            &mut tx,
+            owner,
+            carenest_domain::audit::AuditAction::Create,
+            "parenting_goal",
+            goal_from_row(&row)?.id.0,
+        )
+        .await?;
         tx.commit().await.store()?;
         goal_from_row(&row)
     }
@@ -396,23 +433,26 @@ impl FamilyStore for PgStore {
         .fetch_one(&mut *tx)
         .await
         .store()?;
+        audit_own_change(&mut tx, owner, carenest_domain::audit::AuditAction::Update, "parenting_goal", id.0).await?;
         tx.commit().await.store()?;
         goal_from_row(&row)
     }
 
     async fn delete_goal(&self, owner: UserId, id: GoalId) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.store()?;
         let deleted = sqlx::query(
             "DELETE FROM parenting_goals g USING parent_profiles p WHERE p.id = g.parent_profile_id AND p.user_id = $1 AND g.id = $2",
         )
         .bind(owner.0)
         .bind(id.0)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .store()?;
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        Ok(())
+        audit_own_change(&mut tx, owner, carenest_domain::audit::AuditAction::Delete, "parenting_goal", id.0).await?;
+        tx.commit().await.store()
     }
 
     async fn family(&self, owner: UserId) -> StoreResult<Family> {

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 
+use crate::audit::audit_own_change;
 use crate::rows::Cols;
 use crate::{ts, ResultExt, SqliteStore};
 use sqlx::types::Json;
@@ -112,6 +113,8 @@ impl FamilyStore for SqliteStore {
         .store()?;
         let mut profile = profile_from_row(&row)?;
         profile.profile_embedding = Some(self.refresh_embedding(&mut tx, profile.id).await?);
+        audit_own_change(&mut tx, owner, carenest_domain::audit::AuditAction::Create, "parent_profile", profile.id.0)
+            .await?;
         tx.commit().await.store()?;
         Ok(profile)
     }
@@ -148,20 +151,22 @@ impl FamilyStore for SqliteStore {
         .store()?;
         let mut profile = profile_from_row(&row)?;
         profile.profile_embedding = Some(self.refresh_embedding(&mut tx, profile.id).await?);
+        audit_own_change(&mut tx, owner, carenest_domain::audit::AuditAction::Update, "parent_profile", profile.id.0)
+            .await?;
         tx.commit().await.store()?;
         Ok(profile)
     }
 
     async fn delete_parent_profile(&self, owner: UserId) -> StoreResult<()> {
-        let deleted = sqlx::query("DELETE FROM parent_profiles WHERE user_id = ?1")
+        let mut tx = self.write().await?;
+        let profile: i64 = sqlx::query_scalar("DELETE FROM parent_profiles WHERE user_id = ?1 RETURNING id")
             .bind(owner.0)
-            .execute(&self.pool)
+            .fetch_one(&mut *tx)
             .await
             .store()?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        audit_own_change(&mut tx, owner, carenest_domain::audit::AuditAction::Delete, "parent_profile", profile)
+            .await?;
+        tx.commit().await.store()
     }
 
     async fn update_onboarding(&self, owner: UserId, changes: OnboardingChanges) -> StoreResult<ParentProfile> {
@@ -190,6 +195,8 @@ impl FamilyStore for SqliteStore {
         .fetch_one(&mut *tx)
         .await
         .store()?;
+        audit_own_change(&mut tx, owner, carenest_domain::audit::AuditAction::Update, "parent_profile", current.id.0)
+            .await?;
         tx.commit().await.store()?;
         profile_from_row(&row)
     }
@@ -251,6 +258,14 @@ impl FamilyStore for SqliteStore {
         .await
         .store()?;
         self.refresh_embedding(&mut tx, profile).await?;
+        audit_own_change(
+            &mut tx,
+            owner,
+            carenest_domain::audit::AuditAction::Create,
+            "child_profile",
+            child_from_row(&row)?.id.0,
+        )
+        .await?;
         tx.commit().await.store()?;
         child_from_row(&row)
     }
@@ -287,6 +302,7 @@ impl FamilyStore for SqliteStore {
         .await
         .store()?;
         self.refresh_embedding(&mut tx, current.parent_profile_id).await?;
+        audit_own_change(&mut tx, owner, carenest_domain::audit::AuditAction::Update, "child_profile", id.0).await?;
         tx.commit().await.store()?;
         child_from_row(&row)
     }
@@ -303,6 +319,7 @@ impl FamilyStore for SqliteStore {
         .await
         .store()?;
         self.refresh_embedding(&mut tx, ParentProfileId(profile)).await?;
+        audit_own_change(&mut tx, owner, carenest_domain::audit::AuditAction::Delete, "child_profile", id.0).await?;
         tx.commit().await.store()
     }
 
@@ -362,6 +379,14 @@ impl FamilyStore for SqliteStore {
         .fetch_one(&mut *tx)
         .await
         .store()?;
+        audit_own_change(
+            &mut tx,
+            owner,
+            carenest_domain::audit::AuditAction::Create,
+            "parenting_goal",
+            goal_from_row(&row)?.id.0,
+        )
+        .await?;
         tx.commit().await.store()?;
         goal_from_row(&row)
     }
@@ -405,23 +430,26 @@ impl FamilyStore for SqliteStore {
         .fetch_one(&mut *tx)
         .await
         .store()?;
+        audit_own_change(&mut tx, owner, carenest_domain::audit::AuditAction::Update, "parenting_goal", id.0).await?;
         tx.commit().await.store()?;
         goal_from_row(&row)
     }
 
     async fn delete_goal(&self, owner: UserId, id: GoalId) -> StoreResult<()> {
+        let mut tx = self.write().await?;
         let deleted = sqlx::query(
             "DELETE FROM parenting_goals WHERE id = ?2 AND parent_profile_id IN (SELECT id FROM parent_profiles WHERE user_id = ?1)",
         )
         .bind(owner.0)
         .bind(id.0)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .store()?;
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        Ok(())
+        audit_own_change(&mut tx, owner, carenest_domain::audit::AuditAction::Delete, "parenting_goal", id.0).await?;
+        tx.commit().await.store()
     }
 
     async fn family(&self, owner: UserId) -> StoreResult<Family> {

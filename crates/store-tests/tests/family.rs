@@ -270,7 +270,55 @@ async fn a_family_is_read_whole_with_one_query_per_level(db: &TestDb) {
     assert_eq!(store.child_owner(family.children[0].id).await.unwrap(), Some(anna.id));
 }
 
+async fn every_change_a_family_makes_is_audited_in_its_own_transaction(db: &TestDb) {
+    let store = db.store();
+    let anna = user(store.as_ref(), "anna", carenest_domain::accounts::Role::Parent).await;
+    assert!(store.create_child(anna.id, NewChild::new("Noor", 3)).await.is_err(), "no profile yet");
+    let entries = |store: std::sync::Arc<dyn carenest_domain::Store>| async move {
+        store
+            .audit_entries(anna.id, PageRequest::first(50))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|(_, e)| (e.action.as_str(), e.resource_type, e.actor_user_id, e.subject_user_id))
+            .collect::<Vec<_>>()
+    };
+    assert!(entries(store.clone()).await.is_empty(), "a refused change leaves no record");
+    store
+        .create_parent_profile(anna.id, NewParentProfile::new("Anna", StressLevel::Low, ExperienceLevel::FirstTime))
+        .await
+        .unwrap();
+    let child = store.create_child(anna.id, NewChild::new("Noor", 3)).await.unwrap();
+    store.update_child(anna.id, child.id, ChildChanges { age: Some(3), ..Default::default() }).await.unwrap();
+    store.update_child(anna.id, child.id, ChildChanges { age: Some(4), ..Default::default() }).await.unwrap();
+    let goal = store.create_goal(anna.id, NewGoal::new("Sleep")).await.unwrap();
+    store.delete_goal(anna.id, goal.id).await.unwrap();
+    store
+        .update_onboarding(anna.id, OnboardingChanges { completed_onboarding: Some(true), ..Default::default() })
+        .await
+        .unwrap();
+    store.delete_parent_profile(anna.id).await.unwrap();
+    let actions: Vec<_> =
+        entries(store.clone()).await.iter().map(|(action, kind, ..)| format!("{action} {kind}")).collect();
+    assert_eq!(
+        actions,
+        [
+            "delete parent_profile",
+            "update parent_profile",
+            "delete parenting_goal",
+            "create parenting_goal",
+            "update child_profile",
+            "create child_profile",
+            "create parent_profile",
+        ],
+        "newest first; the no-op update left no row"
+    );
+    assert!(entries(store).await.iter().all(|(_, _, actor, subject)| *actor == anna.id && *subject == anna.id));
+}
+
 on_both_backends!(
+    every_change_a_family_makes_is_audited_in_its_own_transaction,
     a_user_has_at_most_one_parent_profile,
     a_new_profile_gets_the_seed_defaults,
     children_and_goals_need_a_parent_profile_first,

@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use carenest_domain::audit::AuditAction;
 use carenest_domain::family::*;
 use carenest_domain::ids::{ChildId, GoalId};
 use carenest_domain::suggestions::{family_document, nearest, rank, Embedding, RankingInput, Suggestions};
@@ -29,10 +28,6 @@ pub fn router() -> Router<AppState> {
         .route("/suggestions", get(suggestions))
 }
 
-async fn audit_own(state: &AppState, current: &CurrentUser, action: AuditAction, kind: &str, id: i64) -> ApiResult<()> {
-    state.audit(current, action, kind, id, current.id()).await
-}
-
 /// The current user's parent profile.
 #[utoipa::path(get, path = "/api/v1/parent-profile", tag = "family", security(("bearer" = [])), responses((status = 200, body = ParentProfile), (status = 404, description = "No profile yet", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn get_profile(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Json<ParentProfile>> {
@@ -52,7 +47,6 @@ pub async fn create_profile(
 ) -> ApiResult<impl IntoResponse> {
     let profile = body.validate_new().map_err(ApiError::Validation)?;
     let profile = state.store.create_parent_profile(current.id(), profile).await?;
-    audit_own(&state, &current, AuditAction::Create, "parent_profile", profile.id.0).await?;
     Ok((StatusCode::CREATED, Json(profile)))
 }
 
@@ -65,16 +59,13 @@ pub async fn update_profile(
 ) -> ApiResult<Json<ParentProfile>> {
     let changes = body.validate_changes().map_err(ApiError::Validation)?;
     let profile = state.store.update_parent_profile(current.id(), changes).await?;
-    audit_own(&state, &current, AuditAction::Update, "parent_profile", profile.id.0).await?;
     Ok(Json(profile))
 }
 
 /// Delete the parent profile with its children and goals.
 #[utoipa::path(delete, path = "/api/v1/parent-profile", tag = "family", security(("bearer" = [])), responses((status = 204), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn delete_profile(State(state): State<AppState>, current: CurrentUser) -> ApiResult<StatusCode> {
-    let profile = state.store.parent_profile(current.id()).await?;
     state.store.delete_parent_profile(current.id()).await?;
-    audit_own(&state, &current, AuditAction::Delete, "parent_profile", profile.id.0).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -93,7 +84,6 @@ pub async fn update_onboarding(
 ) -> ApiResult<Json<Onboarding>> {
     let changes = body.validate().map_err(ApiError::Validation)?;
     let profile = state.store.update_onboarding(current.id(), changes).await?;
-    audit_own(&state, &current, AuditAction::Update, "parent_profile", profile.id.0).await?;
     Ok(Json(Onboarding::from(&profile)))
 }
 
@@ -116,7 +106,6 @@ pub async fn create_child(
 ) -> ApiResult<impl IntoResponse> {
     let child = body.validate_new().map_err(ApiError::Validation)?;
     let child = state.store.create_child(current.id(), child).await?;
-    audit_own(&state, &current, AuditAction::Create, "child_profile", child.id.0).await?;
     Ok((StatusCode::CREATED, Json(child)))
 }
 
@@ -138,7 +127,6 @@ pub async fn update_child(
 ) -> ApiResult<Json<ChildProfile>> {
     let changes = body.validate_changes().map_err(ApiError::Validation)?;
     let child = state.store.update_child(current.id(), ChildId(id), changes).await?;
-    audit_own(&state, &current, AuditAction::Update, "child_profile", id).await?;
     Ok(Json(child))
 }
 
@@ -150,7 +138,6 @@ pub async fn delete_child(
     ApiPath(Id(id)): ApiPath<Id>,
 ) -> ApiResult<StatusCode> {
     state.store.delete_child(current.id(), ChildId(id)).await?;
-    audit_own(&state, &current, AuditAction::Delete, "child_profile", id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -194,7 +181,6 @@ pub async fn create_goal(
 ) -> ApiResult<impl IntoResponse> {
     let goal = body.validate_new().map_err(ApiError::Validation)?;
     let goal = state.store.create_goal(current.id(), goal).await?;
-    audit_own(&state, &current, AuditAction::Create, "parenting_goal", goal.id.0).await?;
     Ok((StatusCode::CREATED, Json(goal)))
 }
 
@@ -216,7 +202,6 @@ pub async fn update_goal(
 ) -> ApiResult<Json<ParentingGoal>> {
     let changes = body.validate_changes().map_err(ApiError::Validation)?;
     let goal = state.store.update_goal(current.id(), GoalId(id), changes).await?;
-    audit_own(&state, &current, AuditAction::Update, "parenting_goal", id).await?;
     Ok(Json(goal))
 }
 
@@ -227,7 +212,6 @@ pub async fn delete_goal(
     ApiPath(Id(id)): ApiPath<Id>,
 ) -> ApiResult<StatusCode> {
     state.store.delete_goal(current.id(), GoalId(id)).await?;
-    audit_own(&state, &current, AuditAction::Delete, "parenting_goal", id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
