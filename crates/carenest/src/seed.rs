@@ -2,7 +2,9 @@
 //! its data. They write through the store traits, so one seeder serves both backends.
 
 use carenest_domain::accounts::{NewUser, Role};
+use carenest_domain::audit::Actor;
 use carenest_domain::family::{ExperienceLevel, GoalStatus, NewChild, NewGoal, NewParentProfile, StressLevel};
+use carenest_domain::ids::UserId;
 use carenest_domain::page::{PageRequest, MAX_LIMIT};
 use carenest_domain::scheduling::{NewSession, Repeat, RepeatEvery, SessionFilter, SessionScope, SessionStatus};
 use carenest_domain::suggestions::NewGoalTemplate;
@@ -167,7 +169,9 @@ async fn create_user(
 async fn seed_demo(store: &dyn Store, password_hash: &str) -> Result<(), StoreError> {
     let steps = 2 + DEMO_THERAPISTS.len() + DEMO_FAMILIES.len();
     let progress = Progress::new("demo", steps as u64);
-    create_user(store, DEMO_ADMIN, Role::Admin, password_hash).await?;
+    let admin = create_user(store, DEMO_ADMIN, Role::Admin, password_hash).await?;
+    // The demo admin books the sessions, as practice staff would.
+    let staff = Actor { user: admin.id, role: Role::Admin };
     progress.step("admin");
     let therapist_user = create_user(store, DEMO_THERAPIST_USER, Role::Parent, password_hash).await?;
     progress.step("therapist login");
@@ -210,16 +214,19 @@ async fn seed_demo(store: &dyn Store, password_hash: &str) -> Result<(), StoreEr
                 therapist_ids.push(therapists[(slot as usize + 1) % therapists.len()].id);
             }
             store
-                .create_sessions(NewSession {
-                    date: monday + Duration::days(weekday),
-                    start_time: start,
-                    end_time: start + Duration::minutes(45),
-                    notes: None,
-                    status: SessionStatus::Scheduled,
-                    therapist_ids,
-                    child_profile_id: Some(child.id),
-                    repeat: Some(Repeat { every: RepeatEvery::Week, count: 4 }),
-                })
+                .create_sessions(
+                    NewSession {
+                        date: monday + Duration::days(weekday),
+                        start_time: start,
+                        end_time: start + Duration::minutes(45),
+                        notes: None,
+                        status: SessionStatus::Scheduled,
+                        therapist_ids,
+                        child_profile_id: Some(child.id),
+                        repeat: Some(Repeat { every: RepeatEvery::Week, count: 4 }),
+                    },
+                    staff,
+                )
                 .await?;
             slot += 1;
         }
@@ -231,6 +238,8 @@ async fn seed_demo(store: &dyn Store, password_hash: &str) -> Result<(), StoreEr
 }
 
 async fn undo_demo(store: &dyn Store) -> Result<(), StoreError> {
+    let admin = store.credentials_by_login(DEMO_ADMIN).await?.map_or(UserId(0), |c| c.user.id);
+    let staff = Actor { user: admin, role: Role::Admin };
     for name in DEMO_THERAPISTS {
         let found = store.therapists(Some(name), PageRequest::first(MAX_LIMIT)).await?;
         for therapist in found.items.into_iter().filter(|t| t.name == *name) {
@@ -241,7 +250,7 @@ async fn undo_demo(store: &dyn Store) -> Result<(), StoreError> {
                     break;
                 }
                 for session in sessions.items {
-                    store.delete_session(session.id).await?;
+                    store.delete_session(session.id, staff).await?;
                 }
             }
             store.delete_therapist(therapist.id).await?;

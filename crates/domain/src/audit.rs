@@ -15,6 +15,13 @@ crate::text_enum!(
     AuditAction { Read = "read", Create = "create", Update = "update", Delete = "delete" }
 );
 
+/// Who makes a change that the store records in the change's own transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub user: UserId,
+    pub role: Role,
+}
+
 /// Who, what and when; never content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
+use crate::audit::Actor;
 use crate::ids::{ChildId, SessionId, TherapistId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::time::{format_time_of_day, parse_time_of_day};
@@ -452,13 +453,21 @@ pub trait SchedulingStore {
     async fn session(&self, scope: SessionScope, id: SessionId) -> StoreResult<Session>;
     /// Books a session, or every occurrence of a series, or nothing: `Conflict`
     /// (`therapist_double_booked`) lists every overlap.
-    async fn create_sessions(&self, session: NewSession) -> StoreResult<Vec<Session>>;
-    async fn update_session(&self, scope: SessionScope, id: SessionId, changes: SessionChanges)
-        -> StoreResult<Session>;
-    async fn delete_session(&self, id: SessionId) -> StoreResult<()>;
+    ///
+    /// Every change to a session of a child is audited, in the same transaction, for the
+    /// child's family (unless `actor` is that family).
+    async fn create_sessions(&self, session: NewSession, actor: Actor) -> StoreResult<Vec<Session>>;
+    async fn update_session(
+        &self,
+        scope: SessionScope,
+        id: SessionId,
+        changes: SessionChanges,
+        actor: Actor,
+    ) -> StoreResult<Session>;
+    async fn delete_session(&self, id: SessionId, actor: Actor) -> StoreResult<()>;
     /// Adds one therapist; adding one already there changes nothing.
-    async fn add_session_therapist(&self, id: SessionId, therapist: TherapistId) -> StoreResult<Session>;
-    async fn remove_session_therapist(&self, id: SessionId, therapist: TherapistId) -> StoreResult<()>;
+    async fn add_session_therapist(&self, id: SessionId, therapist: TherapistId, actor: Actor) -> StoreResult<Session>;
+    async fn remove_session_therapist(&self, id: SessionId, therapist: TherapistId, actor: Actor) -> StoreResult<()>;
 
     /// The database's plan for `sessions()` with these arguments, a line per plan node, so plan
     /// tests and the benchmark inspect exactly the statement the store runs.

@@ -88,6 +88,11 @@ impl CurrentUser {
     pub fn role(&self) -> Role {
         self.user.role
     }
+
+    /// The caller as the store records them in an audit row.
+    pub fn actor(&self) -> carenest_domain::audit::Actor {
+        carenest_domain::audit::Actor { user: self.user.id, role: self.user.role }
+    }
 }
 
 impl FromRequestParts<AppState> for CurrentUser {

@@ -79,3 +79,29 @@ pub(crate) async fn audit_own_change(
     .store()
     .map(drop)
 }
+
+/// Appends audit rows for changes by staff to sessions of children, one per session and the
+/// family of its child (none for sessions of no child, or when the actor is that family), in
+/// the change's transaction.
+pub(crate) async fn audit_session_change(
+    conn: &mut sqlx::PgConnection,
+    actor: carenest_domain::audit::Actor,
+    action: carenest_domain::audit::AuditAction,
+    ids: &[i64],
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor_user_id, actor_role, action, resource_type, resource_id, subject_user_id, created_at, updated_at)
+         SELECT $1, $2, $3, $4, 'session', s.id, p.user_id, $1, $1
+         FROM sessions s JOIN child_profiles c ON c.id = s.child_profile_id JOIN parent_profiles p ON p.id = c.parent_profile_id
+         WHERE s.id = ANY($5) AND p.user_id <> $2",
+    )
+    .bind(now())
+    .bind(actor.user.0)
+    .bind(actor.role.as_str())
+    .bind(action.as_str())
+    .bind(ids)
+    .execute(conn)
+    .await
+    .store()
+    .map(drop)
+}

@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use carenest_domain::audit::{Actor, AuditAction};
 use carenest_domain::ids::{ChildId, SessionId, TherapistId, UserId};
 use carenest_domain::page::{Page, PageRequest};
 use carenest_domain::scheduling::*;
@@ -9,6 +10,7 @@ use chrono::NaiveTime;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
+use crate::audit::audit_session_change;
 use crate::rows::Cols;
 use crate::{PgStore, ResultExt};
 
@@ -368,7 +370,7 @@ impl SchedulingStore for PgStore {
         Ok(with_therapists(&mut conn, &[row]).await?.remove(0))
     }
 
-    async fn create_sessions(&self, new: NewSession) -> StoreResult<Vec<Session>> {
+    async fn create_sessions(&self, new: NewSession, actor: Actor) -> StoreResult<Vec<Session>> {
         let dates = new.dates();
         let mut tx = self.pool.begin().await.store()?;
         lock_therapists(&mut tx, &new.therapist_ids).await?;
@@ -401,6 +403,7 @@ impl SchedulingStore for PgStore {
                 .store()?;
         }
         link_therapists(&mut tx, &ids, &new.therapist_ids).await?;
+        audit_session_change(&mut tx, actor, AuditAction::Create, &ids).await?;
         let sessions = sessions_by_id(&mut tx, &ids).await?;
         tx.commit().await.store()?;
         Ok(sessions)
@@ -411,6 +414,7 @@ impl SchedulingStore for PgStore {
         scope: SessionScope,
         id: SessionId,
         changes: SessionChanges,
+        actor: Actor,
     ) -> StoreResult<Session> {
         let mut tx = self.pool.begin().await.store()?;
         let current = locked_session(&mut tx, scope, id).await?;
@@ -449,6 +453,8 @@ impl SchedulingStore for PgStore {
         if status != SessionStatus::Cancelled {
             find_conflicts(&mut tx, &therapists, &[date], start, end, Some(id)).await?;
         }
+        // Recorded for the family of the child the session had before, and (below) after.
+        audit_session_change(&mut tx, actor, AuditAction::Update, &[id.0]).await?;
         sqlx::query(
             "UPDATE sessions SET date = $2, start_time = $3, end_time = $4, notes = $5, status = $6, child_profile_id = $7, updated_at = $8
              WHERE id = $1",
@@ -464,6 +470,9 @@ impl SchedulingStore for PgStore {
         .execute(&mut *tx)
         .await
         .store()?;
+        if child != current.child_profile_id {
+            audit_session_change(&mut tx, actor, AuditAction::Update, &[id.0]).await?;
+        }
         if therapists_change {
             let keep: Vec<i64> = therapists.iter().map(|t| t.0).collect();
             sqlx::query("DELETE FROM session_therapists WHERE session_id = $1 AND NOT (therapist_id = ANY($2))")
@@ -479,15 +488,17 @@ impl SchedulingStore for PgStore {
         Ok(session)
     }
 
-    async fn delete_session(&self, id: SessionId) -> StoreResult<()> {
-        let deleted = sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id.0).execute(&self.pool).await.store()?;
+    async fn delete_session(&self, id: SessionId, actor: Actor) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.store()?;
+        audit_session_change(&mut tx, actor, AuditAction::Delete, &[id.0]).await?;
+        let deleted = sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id.0).execute(&mut *tx).await.store()?;
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        Ok(())
+        tx.commit().await.store()
     }
 
-    async fn add_session_therapist(&self, id: SessionId, therapist: TherapistId) -> StoreResult<Session> {
+    async fn add_session_therapist(&self, id: SessionId, therapist: TherapistId, actor: Actor) -> StoreResult<Session> {
         let mut tx = self.pool.begin().await.store()?;
         let current = locked_session(&mut tx, SessionScope::All, id).await?;
         if current.therapists.iter().any(|t| t.id == therapist) {
@@ -505,12 +516,13 @@ impl SchedulingStore for PgStore {
             .execute(&mut *tx)
             .await
             .store()?;
+        audit_session_change(&mut tx, actor, AuditAction::Update, &[id.0]).await?;
         let session = sessions_by_id(&mut tx, &[id.0]).await?.remove(0);
         tx.commit().await.store()?;
         Ok(session)
     }
 
-    async fn remove_session_therapist(&self, id: SessionId, therapist: TherapistId) -> StoreResult<()> {
+    async fn remove_session_therapist(&self, id: SessionId, therapist: TherapistId, actor: Actor) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.store()?;
         locked_session(&mut tx, SessionScope::All, id).await?;
         let removed = sqlx::query("DELETE FROM session_therapists WHERE session_id = $1 AND therapist_id = $2")
@@ -520,6 +532,7 @@ impl SchedulingStore for PgStore {
             .await
             .store()?;
         if removed.rows_affected() > 0 {
+            audit_session_change(&mut tx, actor, AuditAction::Update, &[id.0]).await?;
             sqlx::query("UPDATE sessions SET updated_at = $2 WHERE id = $1")
                 .bind(id.0)
                 .bind(now())

@@ -249,6 +249,10 @@ pub mod fixtures {
     use carenest_domain::family::{ExperienceLevel, NewParentProfile, ParentProfile, StressLevel};
     use carenest_domain::Store;
 
+    /// Practice staff making changes in store tests; audit rows need someone.
+    pub const STAFF: carenest_domain::audit::Actor =
+        carenest_domain::audit::Actor { user: carenest_domain::ids::UserId(1_000_000), role: Role::Admin };
+
     /// A syntactically valid Argon2id PHC string; store tests never verify it.
     pub const FAKE_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo";
 

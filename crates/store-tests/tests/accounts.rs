@@ -5,6 +5,7 @@ use carenest_domain::family::NewChild;
 use carenest_domain::scheduling::{NewSession, SessionScope, SessionStatus};
 use carenest_domain::time::now;
 use carenest_domain::StoreError;
+use carenest_store_tests::fixtures::STAFF;
 use carenest_store_tests::fixtures::{parent, user};
 use carenest_store_tests::{on_both_backends, TestDb};
 use chrono::{Duration, NaiveDate, NaiveTime};
@@ -89,16 +90,19 @@ async fn erasing_a_user_leaves_no_row_of_theirs_and_unlinks_their_childrens_sess
     store.insert_token(anna.id, &[6u8; 32], now() + Duration::days(1)).await.unwrap();
     let therapist = store.create_therapist("Bram".into(), None).await.unwrap();
     let session = store
-        .create_sessions(NewSession {
-            date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-            start_time: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
-            end_time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
-            notes: None,
-            status: SessionStatus::Scheduled,
-            therapist_ids: vec![therapist.id],
-            child_profile_id: Some(child.id),
-            repeat: None,
-        })
+        .create_sessions(
+            NewSession {
+                date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                start_time: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+                end_time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+                notes: None,
+                status: SessionStatus::Scheduled,
+                therapist_ids: vec![therapist.id],
+                child_profile_id: Some(child.id),
+                repeat: None,
+            },
+            STAFF,
+        )
         .await
         .unwrap()
         .remove(0);

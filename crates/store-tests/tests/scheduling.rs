@@ -8,6 +8,7 @@ use carenest_domain::ids::{SessionId, TherapistId};
 use carenest_domain::page::PageRequest;
 use carenest_domain::scheduling::*;
 use carenest_domain::{Store, StoreError};
+use carenest_store_tests::fixtures::STAFF;
 use carenest_store_tests::fixtures::{parent, user};
 use carenest_store_tests::{on_both_backends, TestDb};
 use chrono::{NaiveDate, NaiveTime};
@@ -52,8 +53,8 @@ async fn an_overlapping_booking_for_a_busy_therapist_is_a_conflict_and_back_to_b
     let store = db.store();
     let anna = therapist(store.as_ref(), "Anna").await;
     let bram = therapist(store.as_ref(), "Bram").await;
-    let first = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna])).await.unwrap().remove(0);
-    let error = store.create_sessions(booking(day(1), at(9, 30), at(10, 30), &[bram, anna])).await.unwrap_err();
+    let first = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna]), STAFF).await.unwrap().remove(0);
+    let error = store.create_sessions(booking(day(1), at(9, 30), at(10, 30), &[bram, anna]), STAFF).await.unwrap_err();
     assert_eq!(
         conflicts(error),
         [BookingConflict {
@@ -65,30 +66,35 @@ async fn an_overlapping_booking_for_a_busy_therapist_is_a_conflict_and_back_to_b
         }]
     );
     assert_eq!(count_sessions(store.as_ref()).await, 1, "nothing was written");
-    store.create_sessions(booking(day(1), at(10, 0), at(11, 0), &[anna])).await.expect("back to back is fine");
-    store.create_sessions(booking(day(1), at(8, 0), at(9, 0), &[anna])).await.expect("back to back is fine");
-    store.create_sessions(booking(day(2), at(9, 0), at(10, 0), &[anna])).await.expect("another day is fine");
-    store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[bram])).await.expect("another therapist is fine");
+    store.create_sessions(booking(day(1), at(10, 0), at(11, 0), &[anna]), STAFF).await.expect("back to back is fine");
+    store.create_sessions(booking(day(1), at(8, 0), at(9, 0), &[anna]), STAFF).await.expect("back to back is fine");
+    store.create_sessions(booking(day(2), at(9, 0), at(10, 0), &[anna]), STAFF).await.expect("another day is fine");
+    store
+        .create_sessions(booking(day(1), at(9, 0), at(10, 0), &[bram]), STAFF)
+        .await
+        .expect("another therapist is fine");
 }
 
 async fn a_cancelled_session_frees_its_therapists_time(db: &TestDb) {
     let store = db.store();
     let anna = therapist(store.as_ref(), "Anna").await;
-    let first = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna])).await.unwrap().remove(0);
+    let first = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna]), STAFF).await.unwrap().remove(0);
     store
         .update_session(
             SessionScope::All,
             first.id,
             SessionChanges { status: Some(SessionStatus::Cancelled), ..Default::default() },
+            STAFF,
         )
         .await
         .unwrap();
-    let second = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna])).await.unwrap().remove(0);
+    let second = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna]), STAFF).await.unwrap().remove(0);
     let revived = store
         .update_session(
             SessionScope::All,
             first.id,
             SessionChanges { status: Some(SessionStatus::Scheduled), ..Default::default() },
+            STAFF,
         )
         .await;
     assert_eq!(conflicts(revived.unwrap_err())[0].session_id, second.id, "un-cancelling checks again");
@@ -98,25 +104,27 @@ async fn a_series_books_every_occurrence_or_none_and_lists_every_conflict(db: &T
     let store = db.store();
     let anna = therapist(store.as_ref(), "Anna").await;
     let blockers = [
-        store.create_sessions(booking(day(8), at(9, 30), at(9, 45), &[anna])).await.unwrap().remove(0),
-        store.create_sessions(booking(day(22), at(8, 0), at(9, 15), &[anna])).await.unwrap().remove(0),
+        store.create_sessions(booking(day(8), at(9, 30), at(9, 45), &[anna]), STAFF).await.unwrap().remove(0),
+        store.create_sessions(booking(day(22), at(8, 0), at(9, 15), &[anna]), STAFF).await.unwrap().remove(0),
     ];
     let mut series = booking(day(1), at(9, 0), at(10, 0), &[anna]);
     series.repeat = Some(Repeat { every: RepeatEvery::Week, count: 4 });
-    let listed: Vec<SessionId> =
-        conflicts(store.create_sessions(series.clone()).await.unwrap_err()).iter().map(|c| c.session_id).collect();
+    let listed: Vec<SessionId> = conflicts(store.create_sessions(series.clone(), STAFF).await.unwrap_err())
+        .iter()
+        .map(|c| c.session_id)
+        .collect();
     assert_eq!(listed, blockers.iter().map(|s| s.id).collect::<Vec<_>>());
     assert_eq!(count_sessions(store.as_ref()).await, 2, "no occurrence was written");
     for blocker in &blockers {
-        store.delete_session(blocker.id).await.unwrap();
+        store.delete_session(blocker.id, STAFF).await.unwrap();
     }
-    let booked = store.create_sessions(series).await.unwrap();
+    let booked = store.create_sessions(series, STAFF).await.unwrap();
     assert_eq!(booked.iter().map(|s| s.date).collect::<Vec<_>>(), [day(1), day(8), day(15), day(22)]);
     let series_id = booked[0].series_id.expect("occurrences share a series");
     assert!(booked.iter().all(|s| s.series_id == Some(series_id) && s.therapists.len() == 1));
     let mut fortnightly = booking(day(1), at(11, 0), at(12, 0), &[anna]);
     fortnightly.repeat = Some(Repeat { every: RepeatEvery::TwoWeeks, count: 3 });
-    let dates: Vec<_> = store.create_sessions(fortnightly).await.unwrap().iter().map(|s| s.date).collect();
+    let dates: Vec<_> = store.create_sessions(fortnightly, STAFF).await.unwrap().iter().map(|s| s.date).collect();
     assert_eq!(dates, [day(1), day(15), day(29)]);
 }
 
@@ -127,7 +135,9 @@ async fn of_many_simultaneous_overlapping_bookings_through_two_pools_exactly_one
         let store = pools[i as usize % 2].clone();
         // Every slot overlaps every other: all start within 09:00-09:31 and last an hour.
         let start = at(9, i);
-        async move { store.create_sessions(booking(day(3), start, start + chrono::Duration::hours(1), &[anna])).await }
+        async move {
+            store.create_sessions(booking(day(3), start, start + chrono::Duration::hours(1), &[anna]), STAFF).await
+        }
     });
     let results = futures::future::join_all(attempts.map(tokio::spawn)).await;
     let (mut booked, mut refused) = (0, 0);
@@ -150,7 +160,7 @@ async fn bookings_that_share_therapists_in_opposite_orders_do_not_deadlock(db: &
         let store = pools[i as usize % 2].clone();
         let order = if i % 2 == 0 { vec![anna, bram] } else { vec![bram, anna] };
         // Distinct days, so every booking can succeed.
-        async move { store.create_sessions(booking(day(1 + i), at(9, 0), at(10, 0), &order)).await }
+        async move { store.create_sessions(booking(day(1 + i), at(9, 0), at(10, 0), &order), STAFF).await }
     });
     let results =
         tokio::time::timeout(std::time::Duration::from_secs(60), futures::future::join_all(attempts.map(tokio::spawn)))
@@ -163,7 +173,7 @@ async fn unknown_therapists_are_named_by_their_place_in_the_request(db: &TestDb)
     let store = db.store();
     let anna = therapist(store.as_ref(), "Anna").await;
     let error = store
-        .create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna, TherapistId(4040), TherapistId(4041)]))
+        .create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna, TherapistId(4040), TherapistId(4041)]), STAFF)
         .await
         .unwrap_err();
     let StoreError::Invalid(errors) = error else { panic!("expected invalid input") };
@@ -174,13 +184,14 @@ async fn moving_a_session_onto_a_busy_slot_is_refused_and_changes_nothing(db: &T
     let store = db.store();
     let anna = therapist(store.as_ref(), "Anna").await;
     let bram = therapist(store.as_ref(), "Bram").await;
-    store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna])).await.unwrap();
-    let movable = store.create_sessions(booking(day(1), at(11, 0), at(12, 0), &[anna])).await.unwrap().remove(0);
+    store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna]), STAFF).await.unwrap();
+    let movable = store.create_sessions(booking(day(1), at(11, 0), at(12, 0), &[anna]), STAFF).await.unwrap().remove(0);
     let moved = store
         .update_session(
             SessionScope::All,
             movable.id,
             SessionChanges { start_time: Some(at(9, 30)), end_time: Some(at(10, 30)), ..Default::default() },
+            STAFF,
         )
         .await;
     assert_eq!(conflicts(moved.unwrap_err()).len(), 1);
@@ -190,6 +201,7 @@ async fn moving_a_session_onto_a_busy_slot_is_refused_and_changes_nothing(db: &T
             SessionScope::All,
             movable.id,
             SessionChanges { end_time: Some(at(10, 0)), ..Default::default() },
+            STAFF,
         )
         .await;
     assert!(matches!(bad_order, Err(StoreError::Invalid(_))), "end before start is invalid after the change too");
@@ -203,6 +215,7 @@ async fn moving_a_session_onto_a_busy_slot_is_refused_and_changes_nothing(db: &T
                 therapist_ids: Some(vec![bram]),
                 ..Default::default()
             },
+            STAFF,
         )
         .await
         .unwrap();
@@ -214,16 +227,23 @@ async fn adding_a_therapist_is_idempotent_and_checks_their_calendar(db: &TestDb)
     let store = db.store();
     let anna = therapist(store.as_ref(), "Anna").await;
     let bram = therapist(store.as_ref(), "Bram").await;
-    let session = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna])).await.unwrap().remove(0);
-    let with_bram = store.add_session_therapist(session.id, bram).await.unwrap();
+    let session = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna]), STAFF).await.unwrap().remove(0);
+    let with_bram = store.add_session_therapist(session.id, bram, STAFF).await.unwrap();
     assert_eq!(with_bram.therapists.iter().map(|t| t.id).collect::<Vec<_>>(), [anna, bram]);
-    assert_eq!(store.add_session_therapist(session.id, bram).await.unwrap(), with_bram, "adding again changes nothing");
-    let busy = store.create_sessions(booking(day(2), at(9, 0), at(10, 0), &[anna])).await.unwrap().remove(0);
-    let other = store.create_sessions(booking(day(2), at(9, 30), at(10, 0), &[bram])).await.unwrap().remove(0);
-    assert_eq!(conflicts(store.add_session_therapist(other.id, anna).await.unwrap_err())[0].session_id, busy.id);
-    assert!(matches!(store.add_session_therapist(session.id, TherapistId(999)).await, Err(StoreError::NotFound)));
-    store.remove_session_therapist(session.id, bram).await.unwrap();
-    store.remove_session_therapist(session.id, bram).await.unwrap();
+    assert_eq!(
+        store.add_session_therapist(session.id, bram, STAFF).await.unwrap(),
+        with_bram,
+        "adding again changes nothing"
+    );
+    let busy = store.create_sessions(booking(day(2), at(9, 0), at(10, 0), &[anna]), STAFF).await.unwrap().remove(0);
+    let other = store.create_sessions(booking(day(2), at(9, 30), at(10, 0), &[bram]), STAFF).await.unwrap().remove(0);
+    assert_eq!(conflicts(store.add_session_therapist(other.id, anna, STAFF).await.unwrap_err())[0].session_id, busy.id);
+    assert!(matches!(
+        store.add_session_therapist(session.id, TherapistId(999), STAFF).await,
+        Err(StoreError::NotFound)
+    ));
+    store.remove_session_therapist(session.id, bram, STAFF).await.unwrap();
+    store.remove_session_therapist(session.id, bram, STAFF).await.unwrap();
     assert_eq!(store.session(SessionScope::All, session.id).await.unwrap().therapists.len(), 1);
 }
 
@@ -238,8 +258,9 @@ async fn each_role_sees_only_the_sessions_the_role_table_gives_it(db: &TestDb) {
     let other = therapist(store.as_ref(), "Dirk").await;
     let mut for_noor = booking(day(1), at(9, 0), at(10, 0), &[linked.id]);
     for_noor.child_profile_id = Some(noor.id);
-    let noors = store.create_sessions(for_noor).await.unwrap().remove(0);
-    let unrelated = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[other])).await.unwrap().remove(0);
+    let noors = store.create_sessions(for_noor, STAFF).await.unwrap().remove(0);
+    let unrelated =
+        store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[other]), STAFF).await.unwrap().remove(0);
     let visible = |scope| {
         let store = store.clone();
         async move {
@@ -265,6 +286,7 @@ async fn each_role_sees_only_the_sessions_the_role_table_gives_it(db: &TestDb) {
             SessionScope::Therapist(linked.id),
             unrelated.id,
             SessionChanges { notes: Some(Some("x".into())), ..Default::default() },
+            STAFF,
         )
         .await;
     assert!(matches!(edit, Err(StoreError::NotFound)));
@@ -279,7 +301,7 @@ async fn sessions_filter_by_range_therapist_and_child_and_page_in_order(db: &Tes
     let bram = therapist(store.as_ref(), "Bram").await;
     let mut ids = Vec::new();
     for (d, h, t) in [(2, 9, anna), (1, 11, bram), (1, 9, anna), (3, 9, bram), (2, 8, bram)] {
-        ids.push(store.create_sessions(booking(day(d), at(h, 0), at(h, 45), &[t])).await.unwrap().remove(0).id);
+        ids.push(store.create_sessions(booking(day(d), at(h, 0), at(h, 45), &[t]), STAFF).await.unwrap().remove(0).id);
     }
     let mut seen = Vec::new();
     let mut page = PageRequest::first(2);
@@ -351,7 +373,42 @@ async fn a_user_can_be_linked_to_only_one_therapist(db: &TestDb) {
     assert_eq!(store.user(admin.id).await.unwrap().role, Role::Admin, "admins stay admins");
 }
 
+async fn staff_changes_to_a_childs_sessions_are_audited_for_the_family_and_refusals_are_not(db: &TestDb) {
+    let store = db.store();
+    let (anna, _) = parent(store.as_ref(), "anna").await;
+    let noor = store.create_child(anna.id, NewChild::new("Noor", 3)).await.unwrap();
+    let bram = therapist(store.as_ref(), "Bram").await;
+    let mut new = booking(day(1), at(9, 0), at(10, 0), &[bram]);
+    new.child_profile_id = Some(noor.id);
+    let session = store.create_sessions(new.clone(), STAFF).await.unwrap().remove(0);
+    assert!(store.create_sessions(new, STAFF).await.is_err(), "a double booking");
+    store.create_sessions(booking(day(2), at(9, 0), at(10, 0), &[bram]), STAFF).await.unwrap();
+    store
+        .update_session(
+            SessionScope::All,
+            session.id,
+            SessionChanges { notes: Some(Some("ok".into())), ..Default::default() },
+            STAFF,
+        )
+        .await
+        .unwrap();
+    store.delete_session(session.id, STAFF).await.unwrap();
+    let entries: Vec<_> = store
+        .audit_entries(anna.id, PageRequest::first(50))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|(_, e)| e)
+        .filter(|e| e.resource_type == "session")
+        .collect();
+    let actions: Vec<_> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["delete", "update", "create"], "the refused booking and the childless session leave nothing");
+    assert!(entries.iter().all(|e| e.actor_user_id == STAFF.user && e.resource_id == session.id.0));
+}
+
 on_both_backends!(
+    staff_changes_to_a_childs_sessions_are_audited_for_the_family_and_refusals_are_not,
     an_overlapping_booking_for_a_busy_therapist_is_a_conflict_and_back_to_back_is_fine,
     a_cancelled_session_frees_its_therapists_time,
     a_series_books_every_occurrence_or_none_and_lists_every_conflict,

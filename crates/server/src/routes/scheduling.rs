@@ -44,13 +44,9 @@ async fn scope_of(state: &AppState, current: &CurrentUser) -> ApiResult<SessionS
     })
 }
 
-/// Records access to children's sessions by anyone but the child's own family.
-async fn audit_sessions(
-    state: &AppState,
-    current: &CurrentUser,
-    action: AuditAction,
-    sessions: &[&Session],
-) -> ApiResult<()> {
+/// Records reads of children's sessions by anyone but the child's own family. (Changes are
+/// recorded by the store, in the change's transaction.)
+async fn audit_session_reads(state: &AppState, current: &CurrentUser, sessions: &[&Session]) -> ApiResult<()> {
     let mut owners: BTreeMap<ChildId, Option<UserId>> = BTreeMap::new();
     let mut resources = Vec::new();
     for session in sessions {
@@ -70,7 +66,7 @@ async fn audit_sessions(
     if resources.is_empty() {
         return Ok(());
     }
-    state.audit_many(current, action, "session", &resources).await
+    state.audit_many(current, AuditAction::Read, "session", &resources).await
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -193,7 +189,7 @@ async fn session_list(
 ) -> ApiResult<Response> {
     let scope = scope_of(state, current).await?;
     let page = state.store.sessions(scope, filter, pagination.page()?).await?;
-    audit_sessions(state, current, AuditAction::Read, &page.items.iter().collect::<Vec<_>>()).await?;
+    audit_session_reads(state, current, &page.items.iter().collect::<Vec<_>>()).await?;
     Ok(Json(ListBody::from_page(page)).into_response())
 }
 
@@ -254,8 +250,7 @@ pub async fn create_sessions(
     current.require(Permission::ManageSessions)?;
     let new = body.validate_new().map_err(ApiError::Validation)?;
     let series = new.repeat.is_some();
-    let sessions = state.store.create_sessions(new).await?;
-    audit_sessions(&state, &current, AuditAction::Create, &sessions.iter().collect::<Vec<_>>()).await?;
+    let sessions = state.store.create_sessions(new, current.actor()).await?;
     Ok(if series {
         (StatusCode::CREATED, Json(SessionSeries { items: sessions })).into_response()
     } else {
@@ -271,7 +266,7 @@ pub async fn get_session(
 ) -> ApiResult<Json<Session>> {
     let scope = scope_of(&state, &current).await?;
     let session = state.store.session(scope, SessionId(id)).await?;
-    audit_sessions(&state, &current, AuditAction::Read, &[&session]).await?;
+    audit_session_reads(&state, &current, &[&session]).await?;
     Ok(Json(session))
 }
 
@@ -296,8 +291,7 @@ pub async fn update_session(
         current.require(Permission::ManageSessions)?;
     }
     let scope = scope_of(&state, &current).await?;
-    let session = state.store.update_session(scope, SessionId(id), changes).await?;
-    audit_sessions(&state, &current, AuditAction::Update, &[&session]).await?;
+    let session = state.store.update_session(scope, SessionId(id), changes, current.actor()).await?;
     Ok(Json(session))
 }
 
@@ -308,9 +302,7 @@ pub async fn delete_session(
     ApiPath(Id(id)): ApiPath<Id>,
 ) -> ApiResult<StatusCode> {
     current.require(Permission::ManageSessions)?;
-    let session = state.store.session(SessionScope::All, SessionId(id)).await?;
-    state.store.delete_session(SessionId(id)).await?;
-    audit_sessions(&state, &current, AuditAction::Delete, &[&session]).await?;
+    state.store.delete_session(SessionId(id), current.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -323,8 +315,7 @@ pub async fn add_therapist(
 ) -> ApiResult<Json<Session>> {
     let (Id(id), Id(therapist)) = ids;
     current.require(Permission::ManageSessions)?;
-    let session = state.store.add_session_therapist(SessionId(id), TherapistId(therapist)).await?;
-    audit_sessions(&state, &current, AuditAction::Update, &[&session]).await?;
+    let session = state.store.add_session_therapist(SessionId(id), TherapistId(therapist), current.actor()).await?;
     Ok(Json(session))
 }
 
@@ -337,7 +328,7 @@ pub async fn remove_therapist(
 ) -> ApiResult<StatusCode> {
     let (Id(id), Id(therapist)) = ids;
     current.require(Permission::ManageSessions)?;
-    state.store.remove_session_therapist(SessionId(id), TherapistId(therapist)).await?;
+    state.store.remove_session_therapist(SessionId(id), TherapistId(therapist), current.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -381,7 +372,7 @@ pub async fn therapist_calendar(
             None => break,
         }
     }
-    audit_sessions(&state, &current, AuditAction::Read, &sessions.iter().collect::<Vec<_>>()).await?;
+    audit_session_reads(&state, &current, &sessions.iter().collect::<Vec<_>>()).await?;
     let body = crate::calendar::render(&therapist, &sessions, state.settings.practice_time_zone);
     Ok((
         [
