@@ -134,11 +134,11 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Invalid(errors) => Self::Validation(errors),
             StoreError::Unavailable(cause) => {
-                tracing::error!(error = %cause, cause = ?cause.source(), "database unavailable");
+                tracing::error!(error = %messages(cause.as_ref()), "database unavailable");
                 Self::Unavailable
             }
             StoreError::Other(cause) => {
-                tracing::error!(error = %cause, cause = ?cause.source(), "database error");
+                tracing::error!(error = %messages(cause.as_ref()), "database error");
                 Self::Internal
             }
         }
@@ -146,3 +146,16 @@ impl From<StoreError> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// An error's chain of messages. Only `Display`: a database error's `Debug` can carry the
+/// failing row's values (a child's name, notes), which must never reach a log.
+fn messages(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
