@@ -13,9 +13,9 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use crate::audit::audit_session_change;
 use crate::rows::Cols;
 use crate::{json_list, ts, ResultExt, SqliteStore};
+use carenest_store_sql::{push_scope, sessions_query, SESSION_COLUMNS};
 
 const THERAPIST_COLUMNS: &str = "id, name, user_id, created_at, updated_at";
-const SESSION_COLUMNS: &str = "s.id, s.date, s.start_time, s.end_time, s.notes, s.status, s.child_profile_id, s.series_id, s.created_at, s.updated_at";
 
 fn therapist_from_row(row: &SqliteRow) -> StoreResult<Therapist> {
     rows::therapist(&Cols(row))
@@ -57,65 +57,6 @@ async fn sessions_by_id(conn: &mut SqliteConnection, ids: &[i64]) -> StoreResult
         .await
         .store()?;
     with_therapists(conn, &rows).await
-}
-
-/// The statement behind `sessions()`; `prefix` turns it into an EXPLAIN.
-fn sessions_query<'a>(
-    prefix: &str,
-    scope: SessionScope,
-    filter: &SessionFilter,
-    page: &PageRequest<SessionKey>,
-) -> QueryBuilder<'a, Sqlite> {
-    let mut query = QueryBuilder::new(format!("{prefix}SELECT {SESSION_COLUMNS} FROM sessions s WHERE TRUE"));
-    push_scope(&mut query, scope);
-    if let Some(from) = filter.from {
-        query.push(" AND s.date >= ").push_bind(from);
-    }
-    if let Some(to) = filter.to {
-        query.push(" AND s.date <= ").push_bind(to);
-    }
-    if let Some(therapist) = filter.therapist_id {
-        // The date bounds repeat inside, so the (therapist_id, date) index bounds the search.
-        query.push(" AND s.id IN (SELECT f.session_id FROM session_therapists f WHERE f.therapist_id = ");
-        query.push_bind(therapist.0);
-        if let Some(from) = filter.from {
-            query.push(" AND f.date >= ").push_bind(from);
-        }
-        if let Some(to) = filter.to {
-            query.push(" AND f.date <= ").push_bind(to);
-        }
-        query.push(")");
-    }
-    if let Some(child) = filter.child_profile_id {
-        query.push(" AND s.child_profile_id = ").push_bind(child.0);
-    }
-    if let Some((date, start, id)) = page.after {
-        query.push(" AND (s.date, s.start_time, s.id) > (").push_bind(date);
-        query.push(", ").push_bind(start).push(", ").push_bind(id.0).push(")");
-    }
-    query.push(" ORDER BY s.date, s.start_time, s.id LIMIT ").push_bind(page.fetch_limit());
-    query
-}
-
-fn push_scope(query: &mut QueryBuilder<'_, Sqlite>, scope: SessionScope) {
-    match scope {
-        SessionScope::All => {}
-        SessionScope::Nothing => {
-            query.push(" AND FALSE");
-        }
-        SessionScope::Therapist(therapist) => {
-            query.push(
-                " AND EXISTS (SELECT 1 FROM session_therapists v WHERE v.session_id = s.id AND v.therapist_id = ",
-            );
-            query.push_bind(therapist.0).push(")");
-        }
-        SessionScope::Parent(user) => {
-            query.push(
-                " AND s.child_profile_id IN (SELECT c.id FROM child_profiles c JOIN parent_profiles p ON p.id = c.parent_profile_id WHERE p.user_id = ",
-            );
-            query.push_bind(user.0).push(")");
-        }
-    }
 }
 
 /// Locks the therapists of a booking in id order (so that two bookings sharing therapists can
