@@ -157,6 +157,17 @@ async fn link_therapists(
     Ok(inserted.rows_affected())
 }
 
+/// Marks a session changed when only its therapists changed.
+async fn touch_session(conn: &mut SqliteConnection, id: SessionId) -> StoreResult<()> {
+    sqlx::query("UPDATE sessions SET updated_at = ?2 WHERE id = ?1")
+        .bind(id.0)
+        .bind(ts(now()))
+        .execute(conn)
+        .await
+        .store()
+        .map(drop)
+}
+
 /// Sets a user's role when a therapist record is linked to it or unlinked from it. Admins
 /// stay admins either way.
 async fn relink_user(conn: &mut SqliteConnection, old: Option<UserId>, new: Option<UserId>) -> StoreResult<()> {
@@ -370,11 +381,7 @@ impl SchedulingStore for SqliteStore {
         let (date, start, end, status) = changed_slot(&current, &changes).map_err(StoreError::Invalid)?;
         let therapists =
             changes.therapist_ids.clone().unwrap_or_else(|| current.therapists.iter().map(|t| t.id).collect());
-        if changes.therapist_ids.is_some() {
-            lock_therapists(&mut tx, &therapists).await?;
-        } else {
-            lock_therapists(&mut tx, &therapists).await.map_err(|_| StoreError::NotFound)?;
-        }
+        lock_therapists(&mut tx, &therapists).await?;
         let child = changes.child_profile_id.unwrap_or(current.child_profile_id);
         if child != current.child_profile_id {
             check_child(&mut tx, child).await?;
@@ -453,18 +460,17 @@ impl SchedulingStore for SqliteStore {
         if current.therapists.iter().any(|t| t.id == therapist) {
             return Ok(current);
         }
-        lock_therapists(&mut tx, &[therapist]).await.map_err(|_| StoreError::NotFound)?;
+        // The therapist is named by the path: one that does not exist is a 404, not a 422.
+        lock_therapists(&mut tx, &[therapist]).await.map_err(|error| match error {
+            StoreError::Invalid(_) => StoreError::NotFound,
+            other => other,
+        })?;
         if current.status != SessionStatus::Cancelled {
             find_conflicts(&mut tx, &[therapist], &[current.date], current.start_time, current.end_time, Some(id))
                 .await?;
         }
         link_therapists(&mut tx, &[id.0], &[therapist]).await?;
-        sqlx::query("UPDATE sessions SET updated_at = ?2 WHERE id = ?1")
-            .bind(id.0)
-            .bind(ts(now()))
-            .execute(&mut *tx)
-            .await
-            .store()?;
+        touch_session(&mut tx, id).await?;
         audit_session_change(&mut tx, actor, AuditAction::Update, &[id.0]).await?;
         let session = sessions_by_id(&mut tx, &[id.0]).await?.remove(0);
         tx.commit().await.store()?;
@@ -482,12 +488,7 @@ impl SchedulingStore for SqliteStore {
             .store()?;
         if removed.rows_affected() > 0 {
             audit_session_change(&mut tx, actor, AuditAction::Update, &[id.0]).await?;
-            sqlx::query("UPDATE sessions SET updated_at = ?2 WHERE id = ?1")
-                .bind(id.0)
-                .bind(ts(now()))
-                .execute(&mut *tx)
-                .await
-                .store()?;
+            touch_session(&mut tx, id).await?;
         }
         tx.commit().await.store()
     }
