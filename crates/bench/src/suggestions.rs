@@ -64,6 +64,7 @@ async fn add_family(store: &dyn Store, n: usize, catalogue: &[(i64, NewGoalTempl
             password_hash: PHC.to_owned(),
             profile_picture: None,
             role: Role::Parent,
+            first_token: None,
         })
         .await
         .map_err(|e| e.to_string())?;

@@ -420,7 +420,7 @@ async fn create_user(
         carenest_server::auth::hash_password(password).await.map_err(|_| "could not hash the password")?;
     let store = connect(config, url).await?;
     let user = store
-        .create_user(NewUser { username, email, password_hash, profile_picture: None, role })
+        .create_user(NewUser { username, email, password_hash, profile_picture: None, role, first_token: None })
         .await
         .map_err(|e| explain(e, url))?;
     eprintln!("created user {} (id {}, role {})", user.username, user.id, user.role);

@@ -162,6 +162,7 @@ async fn create_user(
             password_hash: password_hash.to_owned(),
             profile_picture: None,
             role,
+            first_token: None,
         })
         .await
 }

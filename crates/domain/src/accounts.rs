@@ -45,6 +45,16 @@ pub struct NewUser {
     pub password_hash: String,
     pub profile_picture: Option<String>,
     pub role: Role,
+    /// A token to issue in the same transaction, so that registering and logging in are one
+    /// write: there is never an account whose client was told the registration failed.
+    pub first_token: Option<NewToken>,
+}
+
+/// A bearer token to store: only its hash, and when it expires.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub hash: Vec<u8>,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Changes to a user's own account; `None` leaves a field as it is.
@@ -184,7 +194,8 @@ pub struct ThrottlePolicy {
 /// The store side of accounts.
 #[async_trait]
 pub trait AccountStore {
-    /// Creates a user. `Conflict` on `users_username_key` or `users_email_key`.
+    /// Creates a user, and its first token if given, in one transaction. `Conflict` on
+    /// `users_username_key` or `users_email_key`.
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
     async fn user(&self, id: UserId) -> StoreResult<User>;
     /// The credentials of the user whose username or email is `login`, in any case.

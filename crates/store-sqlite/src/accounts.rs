@@ -40,9 +40,31 @@ async fn ensure_other_admin(conn: &mut SqliteConnection, leaving: UserId) -> Sto
     Ok(())
 }
 
+async fn add_token(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    token_hash: &[u8],
+    expires_at: DateTime<Utc>,
+    now: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO auth_tokens (user_id, token_hash, expires_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+    )
+    .bind(user.0)
+    .bind(token_hash)
+    .bind(ts(expires_at))
+    .bind(now)
+    .execute(conn)
+    .await
+    .store()
+    .map(drop)
+}
+
 #[async_trait]
 impl AccountStore for SqliteStore {
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        let now = ts(now());
+        let mut tx = self.write().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO users (username, email, password, profile_picture, role, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING {USER_COLUMNS}"
@@ -52,11 +74,16 @@ impl AccountStore for SqliteStore {
         .bind(&user.password_hash)
         .bind(&user.profile_picture)
         .bind(user.role.as_str())
-        .bind(ts(now()))
-        .fetch_one(&self.pool)
+        .bind(&now)
+        .fetch_one(&mut *tx)
         .await
         .store()?;
-        user_from_row(&row)
+        let created = user_from_row(&row)?;
+        if let Some(token) = &user.first_token {
+            add_token(&mut tx, created.id, &token.hash, token.expires_at, &now).await?;
+        }
+        tx.commit().await.store()?;
+        Ok(created)
     }
 
     async fn user(&self, id: UserId) -> StoreResult<User> {
@@ -167,14 +194,7 @@ impl AccountStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .store()?;
-        sqlx::query("INSERT INTO auth_tokens (user_id, token_hash, expires_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)")
-            .bind(user.0)
-            .bind(token_hash)
-            .bind(ts(expires_at))
-            .bind(&now)
-            .execute(&mut *tx)
-            .await
-            .store()?;
+        add_token(&mut tx, user, token_hash, expires_at, &now).await?;
         tx.commit().await.store()
     }
 

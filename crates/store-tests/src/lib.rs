@@ -264,6 +264,7 @@ pub mod fixtures {
                 password_hash: FAKE_HASH.to_owned(),
                 profile_picture: None,
                 role,
+                first_token: None,
             })
             .await
             .expect("the user is created")

@@ -26,6 +26,7 @@ async fn usernames_and_emails_are_unique_regardless_of_case(db: &TestDb) {
         password_hash: carenest_store_tests::fixtures::FAKE_HASH.into(),
         profile_picture: None,
         role: Role::Parent,
+        first_token: None,
     };
     assert_eq!(conflict_name(store.create_user(again.clone()).await.unwrap_err()), "users_username_key");
     again.username = "bob".into();
@@ -158,7 +159,29 @@ async fn users_are_listed_by_id_a_page_at_a_time(db: &TestDb) {
     assert_eq!(seen, ["user1", "user2", "user3", "user4", "user5"]);
 }
 
+async fn a_user_and_its_first_token_are_written_together_or_not_at_all(db: &TestDb) {
+    let store = db.store();
+    let new = |username: &str, hash: u8| carenest_domain::accounts::NewUser {
+        username: username.into(),
+        email: format!("{username}@example.org"),
+        password_hash: carenest_store_tests::fixtures::FAKE_HASH.into(),
+        profile_picture: None,
+        role: Role::Parent,
+        first_token: Some(carenest_domain::accounts::NewToken {
+            hash: vec![hash; 32],
+            expires_at: now() + Duration::days(1),
+        }),
+    };
+    let anna = store.create_user(new("anna", 7)).await.unwrap();
+    assert_eq!(store.user_by_token(&[7u8; 32], now()).await.unwrap().map(|u| u.id), Some(anna.id));
+    assert!(store.create_user(new("ANNA", 8)).await.is_err(), "the username is taken");
+    assert!(store.user_by_token(&[8u8; 32], now()).await.unwrap().is_none(), "the refused registration left no token");
+    let mut raw = db.raw().await;
+    assert_eq!(raw.text("SELECT CAST(count(*) AS TEXT) FROM auth_tokens").await.as_deref(), Some("1"));
+}
+
 on_both_backends!(
+    a_user_and_its_first_token_are_written_together_or_not_at_all,
     usernames_and_emails_are_unique_regardless_of_case,
     a_user_is_found_by_username_or_email_in_any_case,
     tokens_work_until_they_expire_or_are_revoked,

@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use carenest_domain::accounts::{
-    check_email, check_password, check_picture, NewUser, Registration, Role, ThrottleKey, User, UserChanges,
+    check_email, check_password, check_picture, NewToken, NewUser, Registration, Role, ThrottleKey, User, UserChanges,
 };
 use carenest_domain::audit::AuditEntry;
 use carenest_domain::family::{ChildProfile, ParentProfile, ParentingGoal};
@@ -59,6 +59,7 @@ pub async fn register(
 ) -> ApiResult<impl IntoResponse> {
     let body = body.validate().map_err(ApiError::Validation)?;
     let password_hash = hash_password(body.password).await?;
+    let (token, hash) = new_token();
     let user = state
         .store
         .create_user(NewUser {
@@ -67,10 +68,11 @@ pub async fn register(
             password_hash,
             profile_picture: body.profile_picture,
             role: Role::Parent,
+            first_token: Some(NewToken { hash: hash.to_vec(), expires_at: now() + state.settings.token_ttl }),
         })
         .await?;
     tracing::info!(user_id = user.id.0, "registered");
-    Ok((StatusCode::CREATED, Json(issue_token(&state, user).await?)))
+    Ok((StatusCode::CREATED, Json(AuthSession { user, token })))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
