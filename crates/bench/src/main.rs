@@ -3,6 +3,7 @@
 //! through the real store at a small and at the full size. Speed is measured here, never in
 //! the test suite.
 
+mod backups;
 mod suggestions;
 
 use std::process::Command;
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 use carenest_domain::ids::TherapistId;
 use carenest_domain::page::PageRequest;
 use carenest_domain::scheduling::{NewSession, SessionFilter, SessionScope, SessionStatus};
+use carenest_domain::time::Clock;
 use carenest_domain::Store;
 use chrono::{NaiveDate, NaiveTime};
 use clap::{Parser, Subcommand};
@@ -34,8 +36,9 @@ enum Bench {
         /// Sessions in the full table.
         #[arg(long, default_value_t = 500_000)]
         sessions: i64,
-        /// Sessions at the small size the full size is compared with (at least 14 days' worth).
-        #[arg(long, default_value_t = 20_000)]
+        /// Sessions at the small size the full size is compared with (at least 100 days' worth,
+        /// so that a 90-day availability question reads as many sessions at both sizes).
+        #[arg(long, default_value_t = 70_000)]
         small: i64,
         #[arg(long, default_value_t = 200)]
         therapists: i64,
@@ -43,6 +46,15 @@ enum Bench {
         #[arg(long, default_value_t = 300)]
         iterations: usize,
         /// Keep the scratch database.
+        #[arg(long)]
+        keep: bool,
+    },
+        /// `carenest db backup` and `db restore` of a large database (PostgreSQL to a file, and the
+    /// file back into PostgreSQL and SQLite).
+    Backup {
+        /// Generated sessions; each comes with 1.2 therapist links on average.
+        #[arg(long, default_value_t = 460_000)]
+        sessions: i64,
         #[arg(long)]
         keep: bool,
     },
@@ -138,11 +150,47 @@ pub(crate) fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-/// Times the three operations on the days both sizes hold in full.
+/// Times the operations on the days both sizes hold in full.
 struct Workload {
     therapists: i64,
     busy_days: i64,
     bookings: i64,
+    /// The whole HTTP application, for the availability question, and an admin's token.
+    router: axum::Router,
+    token: String,
+}
+
+/// A clock that stands on the first generated day, so that the generated days lie ahead and
+/// availability has slots to find.
+struct FirstDay;
+
+impl Clock for FirstDay {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        first_day().and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()
+    }
+}
+
+/// The application on the benchmark's store, and a token of an admin to ask it with.
+async fn availability_router(store: std::sync::Arc<dyn Store>) -> Result<(axum::Router, String), String> {
+    let admin = store
+        .create_user(carenest_domain::accounts::NewUser {
+            username: "bench.admin".into(),
+            email: "bench.admin@example.org".into(),
+            password_hash: carenest_app::passwords::hash_password_now("bench-admin").map_err(|_| "hashing failed")?,
+            profile_picture: None,
+            role: carenest_domain::accounts::Role::Admin,
+            first_token: None,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let (token, hash) = carenest_app::passwords::new_token();
+    store
+        .insert_token(admin.id, &hash, FirstDay.now() + chrono::Duration::days(3650))
+        .await
+        .map_err(|e| e.to_string())?;
+    let app =
+        carenest_app::App::new(store, carenest_app::Settings::default()).with_clock(std::sync::Arc::new(FirstDay));
+    Ok((carenest_server::app(carenest_server::AppState { app, http: Default::default() }), token))
 }
 
 impl Workload {
@@ -165,12 +213,14 @@ impl Workload {
             therapist_ids: vec![TherapistId(1 + self.bookings % self.therapists)],
             child_profile_id: None,
             repeat: None,
+            // The evening slots lie outside the generated working hours on purpose.
+            outside_working_hours: true,
         }
     }
 
-    async fn time(&mut self, store: &dyn Store, iterations: usize) -> [Timing; 3] {
+    async fn time(&mut self, store: &dyn Store, iterations: usize) -> [Timing; 4] {
         let mut rng = rand::thread_rng();
-        let (mut week, mut day, mut booking) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut week, mut day, mut booking, mut availability) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..iterations {
             let monday = self.busy_day(&mut rng);
             let therapist = TherapistId(rng.gen_range(1..=self.therapists));
@@ -194,8 +244,29 @@ impl Workload {
             let started = Instant::now();
             store.create_sessions(new, BENCH_STAFF).await.expect("a free slot books");
             booking.push(started.elapsed());
+
+            let first = first_day() + chrono::Duration::days(rng.gen_range(0..self.busy_days - 90));
+            let pick = rng.gen_range(0..self.therapists);
+            let three: Vec<_> = (0..3).map(|k| 1 + (pick + k * 67) % self.therapists).collect();
+            let uri = format!(
+                "/api/v1/availability?therapistIds={},{},{}&from={first}&to={}&duration=45",
+                three[0],
+                three[1],
+                three[2],
+                first + chrono::Duration::days(89)
+            );
+            let request = axum::http::Request::get(uri)
+                .header(axum::http::header::AUTHORIZATION, format!("Bearer {}", self.token))
+                .body(axum::body::Body::empty())
+                .expect("a request builds");
+            let started = Instant::now();
+            let response = tower::ServiceExt::oneshot(self.router.clone(), request).await.expect("the router answers");
+            let status = response.status();
+            let body = http_body_util::BodyExt::collect(response.into_body()).await.expect("the body reads").to_bytes();
+            availability.push(started.elapsed());
+            assert_eq!(status, 200, "availability answers: {}", String::from_utf8_lossy(&body));
         }
-        [Timing::of(week), Timing::of(day), Timing::of(booking)]
+        [Timing::of(week), Timing::of(day), Timing::of(booking), Timing::of(availability)]
     }
 }
 
@@ -236,7 +307,7 @@ fn pgbench_booking(url: &str, therapists: i64, days: i64) -> Option<f64> {
     text.lines().find_map(|line| line.strip_prefix("latency average = ")?.strip_suffix(" ms")?.parse().ok())
 }
 
-async fn print_plans(store: &dyn Store, sessions: i64) -> Result<(), String> {
+async fn print_plans(store: &dyn carenest_store::Inspect, sessions: i64) -> Result<(), String> {
     let monday = first_day() + chrono::Duration::days(7);
     let week = SessionFilter {
         from: Some(monday),
@@ -245,20 +316,12 @@ async fn print_plans(store: &dyn Store, sessions: i64) -> Result<(), String> {
         child_profile_id: None,
     };
     let day = SessionFilter { from: Some(monday), to: Some(monday), ..Default::default() };
-    let nine = NaiveTime::from_hms_opt(9, 0, 0).expect("a valid time");
     let plans = [
         ("a therapist's week", store.explain_sessions(SessionScope::All, week, PageRequest::first(200)).await),
         ("a day of the practice", store.explain_sessions(SessionScope::All, day, PageRequest::first(200)).await),
         (
-            "a booking's overlap check",
-            store
-                .explain_booking_check(
-                    &[TherapistId(7), TherapistId(8)],
-                    &[monday],
-                    nine,
-                    nine + chrono::Duration::hours(1),
-                )
-                .await,
+            "a booking's check of the therapists' sessions",
+            store.explain_booking_check(&[TherapistId(7), TherapistId(8)], &[monday]).await,
         ),
     ];
     for (what, plan) in plans {
@@ -278,17 +341,18 @@ async fn scheduling(
     iterations: usize,
     keep: bool,
 ) -> Result<(), String> {
-    if small < 14 * PER_DAY || sessions < small + 2 * iterations as i64 {
+    if small < 100 * PER_DAY || sessions < small + 2 * iterations as i64 {
         return Err(format!(
-            "--small must hold at least 14 days ({} sessions), and --sessions more than that",
-            14 * PER_DAY
+            "--small must hold at least 100 days ({} sessions), and --sessions more than that",
+            100 * PER_DAY
         ));
     }
     let name = format!("carenest_bench_{}", rand::thread_rng().gen::<u32>());
     let url = database_named(server, &name);
     carenest_store::create_database(&url).await.map_err(|e| format!("creating {name}: {e}"))?;
-    let store =
-        carenest_store::connect(&url, carenest_store::PoolSettings::default()).await.map_err(|e| e.to_string())?;
+    let handle =
+        carenest_store::open(&url, carenest_store::StoreOptions::default()).await.map_err(|e| e.to_string())?;
+    let store = handle.store;
     store.migrate().await.map_err(|e| e.to_string())?;
     let mut connection = PgConnection::connect(&url).await.map_err(|e| e.to_string())?;
     sqlx::query("INSERT INTO therapists (name) SELECT 'Therapist ' || g FROM generate_series(1, $1) g")
@@ -296,10 +360,20 @@ async fn scheduling(
         .execute(&mut connection)
         .await
         .map_err(|e| e.to_string())?;
+    // Everyone works weekdays from 08:00 to 18:00, where the generated sessions fall.
+    sqlx::query(
+        "INSERT INTO working_hours (therapist_id, weekday, start_time, end_time)
+         SELECT t, d, TIME '08:00', TIME '18:00' FROM generate_series(1, $1) t, generate_series(1, 5) d",
+    )
+    .bind(therapists)
+    .execute(&mut connection)
+    .await
+    .map_err(|e| e.to_string())?;
     println!(
         "scratch database {name}; {therapists} therapists; {PER_DAY} sessions a day; {iterations} timed runs of each"
     );
-    let mut workload = Workload { therapists, busy_days: small / PER_DAY, bookings: 0 };
+    let (router, token) = availability_router(store.clone()).await?;
+    let mut workload = Workload { therapists, busy_days: small / PER_DAY, bookings: 0, router, token };
     // Each size gets an untimed warm-up first, so neither run pays for cold caches and new
     // connections.
     let warm_up = iterations / 5;
@@ -314,9 +388,14 @@ async fn scheduling(
     println!(
         "\nlatency through the store, p50 / p95 in ms:    {small:>7} sessions   {sessions:>7} sessions   p50 ratio"
     );
-    for (what, (a, b)) in ["a therapist's week", "a day of the practice (200 rows)", "a booking (one transaction)"]
-        .iter()
-        .zip(at_small.iter().zip(at_full.iter()))
+    for (what, (a, b)) in [
+        "a therapist's week",
+        "a day of the practice (200 rows)",
+        "a booking (one transaction)",
+        "GET /availability, 3 x 90 days",
+    ]
+    .iter()
+    .zip(at_small.iter().zip(at_full.iter()))
     {
         let ratio = ms(b.p50) / ms(a.p50);
         println!(
@@ -334,7 +413,7 @@ async fn scheduling(
         ),
         None => println!("  (pgbench is not installed: no comparison)"),
     }
-    print_plans(store.as_ref(), sessions).await?;
+    print_plans(handle.inspect.as_ref(), sessions).await?;
     store.close().await;
     connection.close().await.ok();
     if keep {
@@ -352,6 +431,7 @@ async fn main() -> std::process::ExitCode {
         Bench::Scheduling { sessions, small, therapists, iterations, keep } => {
             scheduling(&cli.database_url, sessions, small, therapists, iterations, keep).await
         }
+                Bench::Backup { sessions, keep } => backups::run(&cli.database_url, sessions, keep).await,
         Bench::Suggestions { families, iterations, keep } => {
             suggestions::run(&cli.database_url, families, iterations, keep).await
         }

@@ -135,7 +135,7 @@ pub async fn run(server: &str, families: usize, iterations: usize, keep: bool) -
     let router = app(AppState::new(store.clone(), Settings::default()));
     let mut tokens = Vec::new();
     for user in users.choose_multiple(&mut rand::thread_rng(), 100) {
-        let (token, hash) = carenest_server::auth::new_token();
+        let (token, hash) = carenest_app::passwords::new_token();
         store
             .insert_token(*user, &hash, carenest_domain::time::now() + chrono::Duration::days(1))
             .await

@@ -55,6 +55,41 @@ pub struct Config {
     pub practice_time_zone: String,
     /// `text` for people, `json` for log collectors.
     pub log_format: String,
+    /// Where people reach the service, for links (calendar feed URLs); without it, links are
+    /// built from the host each request names.
+    pub public_url: Option<String>,
+    /// Serves `/metrics` on this address of its own instead of with the API.
+    pub metrics_bind: Option<String>,
+    /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<String>,
+    /// Origins (`https://app.example.org`) whose pages may call the API; none: no CORS.
+    pub cors_allowed_origins: Vec<String>,
+    /// Longest one database statement may run (PostgreSQL) or wait for the write lock (SQLite).
+    pub statement_timeout_seconds: u64,
+    /// Longest a request may take, body and answer included.
+    pub request_timeout_seconds: u64,
+    /// Longest a request body may pause.
+    pub body_timeout_seconds: u64,
+    /// Longest a client may take to send request headers, or leave a connection idle.
+    pub header_read_timeout_seconds: u64,
+    /// Connections served at once.
+    pub max_open_connections: usize,
+    /// How long a shutdown waits for requests in flight.
+    pub shutdown_grace_seconds: u64,
+    /// Password hashes computed at once (each takes 19 MiB); default: the number of cores.
+    pub password_hashing_concurrency: usize,
+        /// Requests that may wait for a hashing turn before 503s are answered.
+    pub password_hashing_queue: usize,
+    /// Where `serve` writes scheduled backups; none: no scheduled backups.
+    pub backup_dir: Option<String>,
+    /// Hours between scheduled backups.
+    pub backup_interval_hours: u64,
+    /// Scheduled backups kept; older ones are removed.
+    pub backup_keep: usize,
+    /// Statements slower than this are logged (kind and duration) and counted.
+    pub slow_statement_ms: u64,
+    /// How long audit entries are kept before `db prune-audit` may remove them (at least 365).
+    pub audit_retention_days: i64,
 }
 
 impl fmt::Debug for Config {
@@ -66,13 +101,53 @@ impl fmt::Debug for Config {
             .field("token_ttl_days", &self.token_ttl_days)
             .field("practice_time_zone", &self.practice_time_zone)
             .field("log_format", &self.log_format)
+            .field("public_url", &self.public_url)
+            .field("metrics_bind", &self.metrics_bind)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field("statement_timeout_seconds", &self.statement_timeout_seconds)
+            .field("request_timeout_seconds", &self.request_timeout_seconds)
+            .field("body_timeout_seconds", &self.body_timeout_seconds)
+            .field("header_read_timeout_seconds", &self.header_read_timeout_seconds)
+            .field("max_open_connections", &self.max_open_connections)
+            .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
+            .field("password_hashing_concurrency", &self.password_hashing_concurrency)
+                        .field("password_hashing_queue", &self.password_hashing_queue)
+            .field("backup_dir", &self.backup_dir)
+            .field("backup_interval_hours", &self.backup_interval_hours)
+            .field("backup_keep", &self.backup_keep)
+            .field("slow_statement_ms", &self.slow_statement_ms)
+            .field("audit_retention_days", &self.audit_retention_days)
             .finish()
     }
 }
 
 /// The configuration keys, as `carenest.toml` spells them.
-const KEYS: &[&str] =
-    &["database_url", "bind", "max_connections", "token_ttl_days", "practice_time_zone", "log_format"];
+const KEYS: &[&str] = &[
+    "database_url",
+    "bind",
+    "max_connections",
+    "token_ttl_days",
+    "practice_time_zone",
+    "log_format",
+    "public_url",
+    "metrics_bind",
+    "trusted_proxies",
+    "cors_allowed_origins",
+    "statement_timeout_seconds",
+    "request_timeout_seconds",
+    "body_timeout_seconds",
+    "header_read_timeout_seconds",
+    "max_open_connections",
+    "shutdown_grace_seconds",
+    "password_hashing_concurrency",
+        "password_hashing_queue",
+    "backup_dir",
+    "backup_interval_hours",
+    "backup_keep",
+    "slow_statement_ms",
+    "audit_retention_days",
+];
 
 impl Config {
     pub fn defaults(environment: Environment) -> Self {
@@ -81,6 +156,7 @@ impl Config {
             Environment::Test => (Some("sqlite://carenest-test.db"), "127.0.0.1:0", "text"),
             Environment::Production => (None, "0.0.0.0:8080", "json"),
         };
+        let hashing = carenest_app::passwords::HashingLimits::default();
         Self {
             database_url: database_url.map(str::to_owned),
             bind: bind.to_owned(),
@@ -88,6 +164,23 @@ impl Config {
             token_ttl_days: 30,
             practice_time_zone: "Europe/Amsterdam".to_owned(),
             log_format: log_format.to_owned(),
+            public_url: None,
+            metrics_bind: None,
+            trusted_proxies: Vec::new(),
+            cors_allowed_origins: Vec::new(),
+            statement_timeout_seconds: 30,
+            request_timeout_seconds: 30,
+            body_timeout_seconds: 10,
+            header_read_timeout_seconds: 10,
+            max_open_connections: 1024,
+            shutdown_grace_seconds: 30,
+            password_hashing_concurrency: hashing.concurrent,
+                        password_hashing_queue: hashing.queue,
+            backup_dir: None,
+            backup_interval_hours: 24,
+            backup_keep: 7,
+            slow_statement_ms: 100,
+            audit_retention_days: 730,
         }
     }
 
@@ -108,10 +201,107 @@ impl Config {
             return Err("token_ttl_days must be at least 1".to_owned());
         }
         config.time_zone()?;
+        if let Some(url) = &config.public_url {
+            let parsed = url::Url::parse(url).map_err(|e| format!("public_url '{url}' is not a URL: {e}"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                return Err(format!("public_url '{url}' must be an http:// or https:// URL with a host"));
+            }
+        }
         if !(1..=1000).contains(&config.max_connections) {
             return Err("max_connections must be between 1 and 1000".to_owned());
         }
+        for (key, seconds) in [
+            ("statement_timeout_seconds", config.statement_timeout_seconds),
+            ("request_timeout_seconds", config.request_timeout_seconds),
+            ("body_timeout_seconds", config.body_timeout_seconds),
+            ("header_read_timeout_seconds", config.header_read_timeout_seconds),
+            ("shutdown_grace_seconds", config.shutdown_grace_seconds),
+        ] {
+            if !(1..=3600).contains(&seconds) {
+                return Err(format!("{key} must be between 1 and 3600"));
+            }
+        }
+        if config.max_open_connections == 0 || config.password_hashing_concurrency == 0 {
+            return Err("max_open_connections and password_hashing_concurrency must be at least 1".to_owned());
+        }
+                config.http()?;
+        if config.backup_interval_hours == 0 || config.backup_keep == 0 {
+            return Err("backup_interval_hours and backup_keep must be at least 1".to_owned());
+        }
+        if config.audit_retention_days < carenest_domain::audit::AUDIT_RETENTION_MIN_DAYS {
+            return Err(format!(
+                "audit_retention_days must be at least {}",
+                carenest_domain::audit::AUDIT_RETENTION_MIN_DAYS
+            ));
+        }
+        if let Some(folder) = &config.backup_dir {
+            if !std::path::Path::new(folder).is_dir() {
+                return Err(format!("backup_dir '{folder}' is not a folder"));
+            }
+        }
         Ok(config)
+    }
+
+    /// The scheduled backups `serve` takes, if `backup_dir` is set.
+    pub fn backup_schedule(&self) -> Option<crate::backups::Schedule> {
+        self.backup_dir.as_ref().map(|folder| crate::backups::Schedule {
+            folder: folder.into(),
+            every: std::time::Duration::from_secs(self.backup_interval_hours * 3600),
+            keep: self.backup_keep,
+        })
+    }
+
+    /// The HTTP side's settings, parsed.
+    pub fn http(&self) -> Result<carenest_server::HttpSettings, String> {
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|entry| {
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("trusted_proxies: '{entry}' is neither an address nor a CIDR block"))
+            })
+            .collect::<Result<_, _>>()?;
+        let cors_origins = self
+            .cors_allowed_origins
+            .iter()
+            .map(|origin| {
+                let parsed = url::Url::parse(origin).ok().filter(|u| {
+                    matches!(u.scheme(), "http" | "https")
+                        && u.host().is_some()
+                        && u.path() == "/"
+                        && !origin.ends_with('/')
+                });
+                parsed.and_then(|_| axum::http::HeaderValue::from_str(origin).ok()).ok_or_else(|| {
+                    format!("cors_allowed_origins: '{origin}' is not an origin such as https://app.example.org")
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(carenest_server::HttpSettings {
+            trusted_proxies,
+            cors_origins,
+            metrics_with_api: self.metrics_bind.is_none(),
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_seconds),
+            body_timeout: std::time::Duration::from_secs(self.body_timeout_seconds),
+        })
+    }
+
+    /// Limits on the connections `serve` keeps open.
+    pub fn connection_limits(&self) -> carenest_server::serve::ConnectionLimits {
+        carenest_server::serve::ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_seconds),
+            max_connections: self.max_open_connections,
+            shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace_seconds),
+        }
+    }
+
+    pub fn hashing(&self) -> carenest_app::passwords::HashingLimits {
+        carenest_app::passwords::HashingLimits {
+            concurrent: self.password_hashing_concurrency,
+            queue: self.password_hashing_queue,
+            ..Default::default()
+        }
     }
 
     /// The practice's time zone, parsed.

@@ -1,8 +1,9 @@
 //! The `carenest` command line: serve the API and manage its database.
 
+mod backups;
 mod config;
 mod progress;
-mod seed;
+pub mod seed;
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -97,9 +98,28 @@ enum DbCommand {
         /// Undo every migration.
         #[arg(long)]
         all: bool,
+        /// Undo the audit migration even though the audit log holds rows (they are lost).
+        #[arg(long)]
+        force: bool,
     },
-    /// List applied and pending migrations and seeders.
+        /// List applied and pending migrations and seeders.
     Status,
+    /// Write a consistent backup of every table to FILE (`-`: standard output).
+    Backup { file: String },
+    /// Restore a backup from FILE (`-`: standard input) into an empty database.
+    Restore { file: String },
+    /// Copy every row into another, empty database (say, from SQLite to PostgreSQL).
+    Copy {
+        /// The target database's URL.
+        #[arg(long)]
+        to: String,
+    },
+    /// Delete audit entries older than the retention period (at least a year).
+    PruneAudit {
+        /// How old an entry must be to go, such as 2y or 400d; default: `audit_retention_days`.
+        #[arg(long)]
+        older_than: Option<String>,
+    },
     /// Run named seeders (default: all), each at most once.
     Seed {
         #[arg(value_parser = clap::builder::PossibleValuesParser::new(seed::SEEDERS))]
@@ -148,7 +168,8 @@ fn init_logging(config: &Config) {
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let fmt = if config.log_format == "json" { fmt.json().boxed() } else { fmt.boxed() };
     // Statement timings feed /metrics whatever the log level; their text is never logged by it.
-    let timings = carenest_server::metrics::QueryTimings
+        let slow = std::time::Duration::from_millis(config.slow_statement_ms);
+    let timings = carenest_server::metrics::QueryTimings { slow }
         .with_filter(tracing_subscriber::filter::Targets::new().with_target("sqlx::query", tracing::Level::DEBUG));
     let _ = tracing_subscriber::registry().with(fmt.with_filter(filter)).with(timings).try_init();
 }
@@ -158,7 +179,7 @@ fn explain(error: StoreError, url: &str) -> String {
     let url = carenest_store::redact(url);
     match error {
         StoreError::Unavailable(cause) => format!("could not use the database at {url}: {cause}"),
-        StoreError::Conflict { constraint: "unknown_migration", detail, .. } => detail,
+        StoreError::Conflict { constraint: "unknown_migration" | "audit_log_not_empty", detail, .. } => detail,
         StoreError::Conflict { constraint, .. } => carenest_domain::error::describe_conflict(constraint).to_owned(),
         StoreError::Other(cause) => format!("the database at {url} reported an error: {cause}"),
         StoreError::Invalid(errors) => errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "),
@@ -167,7 +188,11 @@ fn explain(error: StoreError, url: &str) -> String {
 }
 
 async fn connect(config: &Config, url: &str) -> Result<Arc<dyn Store>, String> {
-    let settings = carenest_store::PoolSettings { max_connections: config.max_connections, ..Default::default() };
+    let settings = carenest_store::PoolSettings {
+        max_connections: config.max_connections,
+        statement_timeout: std::time::Duration::from_secs(config.statement_timeout_seconds),
+        ..Default::default()
+    };
     carenest_store::connect(url, settings).await.map_err(|e| explain(e, url))
 }
 
@@ -215,7 +240,7 @@ async fn serve(config: &Config, environment: Environment, demo: bool) -> Result<
     let store = connect(config, &url).await?;
     migrate(store.as_ref(), &url).await?;
     if demo {
-        let hash = carenest_server::auth::hash_password_now(seed::DEMO_PASSWORD)
+        let hash = carenest_app::passwords::hash_password_now(seed::DEMO_PASSWORD)
             .map_err(|_| "could not hash the demo password")?;
         for seeder in seed::SEEDERS {
             if seed::run(store.as_ref(), seeder, &hash).await.map_err(|e| explain(e, &url))? {
@@ -227,22 +252,60 @@ async fn serve(config: &Config, environment: Environment, demo: bool) -> Result<
     let settings = Settings {
         token_ttl: chrono::Duration::days(config.token_ttl_days),
         practice_time_zone: config.time_zone()?,
+        public_url: config.public_url.clone(),
+        hashing: config.hashing(),
         ..Settings::default()
     };
-    let listener = tokio::net::TcpListener::bind(&config.bind)
-        .await
-        .map_err(|e| format!("could not listen on {}: {e}", config.bind))?;
+    let listener = listen(&config.bind).await?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(%address, backend = store.backend_name(), database = %carenest_store::redact(&url), "serving");
     eprintln!("CareNest is listening on http://{address} (database: {})", carenest_store::redact(&url));
-    let router = app(AppState::new(store.clone(), settings));
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("the server stopped: {e}"))?;
-    store.close().await;
+    let state = AppState::new(store.clone(), settings).with_http(config.http()?);
+    let limits = config.connection_limits();
+    // One signal stops both listeners.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let when_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    let metrics = match &config.metrics_bind {
+        Some(bind) => {
+            let listener = listen(bind).await?;
+            let address = listener.local_addr().map_err(|e| e.to_string())?;
+            eprintln!("metrics are served on http://{address}/metrics");
+            let metrics = carenest_server::metrics_app(state.clone());
+            Some(tokio::spawn(carenest_server::serve::serve(listener, metrics, limits, when_stopped())))
+        }
+        None => None,
+    };
+        let scheduled_backups = config.backup_schedule().map(|schedule| {
+        eprintln!("backups every {:?} into {} (keeping {})", schedule.every, schedule.folder.display(), schedule.keep);
+        tokio::spawn(backups::scheduled(store.clone(), schedule))
+    });
+    let api = carenest_server::serve::serve(listener, app(state), limits, when_stopped());
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    let (served, ()) = tokio::join!(api, signal);
+    served.map_err(|e| format!("the server stopped: {e}"))?;
+        if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
+    if let Some(backups) = scheduled_backups {
+        backups.abort();
+    }
+    // Connections still held by requests cut off at the end of the grace period are not
+    // waited for.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), store.close()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn listen(bind: &str) -> Result<tokio::net::TcpListener, String> {
+    tokio::net::TcpListener::bind(bind).await.map_err(|e| format!("could not listen on {bind}: {e}"))
 }
 
 /// Resolves on SIGINT or SIGTERM: the server then stops accepting and finishes what it has.
@@ -315,9 +378,10 @@ async fn db(config: &Config, url: &str, command: DbCommand) -> Result<(), String
             }
             store.close().await;
         }
-        DbCommand::Rollback { steps, all } => {
+        DbCommand::Rollback { steps, all, force } => {
             let store = connect(config, url).await?;
-            let undone = store.rollback(if all { None } else { Some(steps) }).await.map_err(|e| explain(e, url))?;
+            let steps = if all { None } else { Some(steps) };
+            let undone = store.rollback(steps, force).await.map_err(|e| explain(e, url))?;
             if undone.is_empty() {
                 eprintln!("nothing to roll back");
             }
@@ -359,11 +423,41 @@ async fn db(config: &Config, url: &str, command: DbCommand) -> Result<(), String
             }
             store.close().await;
         }
+                DbCommand::Backup { file } => {
+            let store = connect(config, url).await?;
+            let summary = backups::backup_to(store.as_ref(), &file).await;
+            store.close().await;
+            eprintln!("{}", summary.map_err(|e| format!("the backup failed: {e}"))?);
+        }
+        DbCommand::Restore { file } => {
+            carenest_store::create_database(url).await.map_err(|e| explain(e, url))?;
+            let store = connect(config, url).await?;
+            let summary = backups::restore_from(store.as_ref(), &file).await;
+            store.close().await;
+            eprintln!("{}", summary?);
+        }
+        DbCommand::Copy { to } => {
+            carenest_store::Backend::of(&to)?;
+            carenest_store::create_database(&to).await.map_err(|e| explain(e, &to))?;
+            let (from, target) = (connect(config, url).await?, connect(config, &to).await?);
+            let summary = backups::copy(from.as_ref(), target.as_ref()).await;
+            from.close().await;
+            target.close().await;
+            eprintln!("{} into {}", summary?, carenest_store::redact(&to));
+        }
+        DbCommand::PruneAudit { older_than } => {
+            let text = older_than.unwrap_or_else(|| format!("{}d", config.audit_retention_days));
+            let before = chrono::Utc::now() - backups::retention(&text)?;
+            let store = connect(config, url).await?;
+            let removed = store.prune_audit(before).await.map_err(|e| explain(e, url));
+            store.close().await;
+            eprintln!("removed {} audit entries from before {}", removed?, before.format("%Y-%m-%d %H:%M UTC"));
+        }
         DbCommand::Seed { names, undo } => {
             let store = connect(config, url).await?;
             let names: Vec<String> =
                 if names.is_empty() { seed::SEEDERS.iter().map(|s| (*s).to_owned()).collect() } else { names };
-            let hash = carenest_server::auth::hash_password_now(seed::DEMO_PASSWORD)
+            let hash = carenest_app::passwords::hash_password_now(seed::DEMO_PASSWORD)
                 .map_err(|_| "could not hash the demo password")?;
             for name in names {
                 if undo {
@@ -416,8 +510,11 @@ async fn create_user(
     let mut errors = Errors::new();
     check_password(&mut errors, "password", &password);
     errors.finish(()).map_err(|errors| errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "))?;
-    let password_hash =
-        carenest_server::auth::hash_password(password).await.map_err(|_| "could not hash the password")?;
+    let password_hash = tokio::task::spawn_blocking(move || carenest_app::passwords::hash_password_now(&password))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or("could not hash the password")?;
     let store = connect(config, url).await?;
     let user = store
         .create_user(NewUser { username, email, password_hash, profile_picture: None, role, first_token: None })

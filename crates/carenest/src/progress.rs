@@ -1,6 +1,7 @@
 //! Progress for long jobs: a bar on a terminal, plain lines elsewhere (CI logs, pipes).
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -8,7 +9,7 @@ pub struct Progress {
     label: &'static str,
     bar: Option<ProgressBar>,
     total: u64,
-    done: std::cell::Cell<u64>,
+    done: AtomicU64,
 }
 
 impl Progress {
@@ -23,17 +24,33 @@ impl Progress {
             bar.set_prefix(label);
             bar
         });
-        Self { label, bar, total, done: std::cell::Cell::new(0) }
+        Self { label, bar, total, done: AtomicU64::new(0) }
     }
 
     pub fn step(&self, what: &str) {
-        self.done.set(self.done.get() + 1);
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         match &self.bar {
             Some(bar) => {
                 bar.set_message(what.to_owned());
                 bar.inc(1);
             }
-            None => eprintln!("{}: {}/{} {what}", self.label, self.done.get(), self.total),
+            None => eprintln!("{}: {done}/{} {what}", self.label, self.total),
+        }
+    }
+
+    /// Rows done of one table: the bar follows every page, plain output a line per table.
+    pub fn rows(&self, table: &str, done: u64, total: u64) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_length(total);
+                bar.set_position(done);
+                bar.set_message(table.to_owned());
+                if done == total {
+                    bar.println(format!("{}: {table} {done} rows", self.label));
+                }
+            }
+            None if done == total => eprintln!("{}: {table} {done} rows", self.label),
+            None => {}
         }
     }
 

@@ -3,6 +3,7 @@
 
 use carenest_domain::accounts::{NewUser, Role};
 use carenest_domain::audit::Actor;
+use carenest_domain::availability::{NewClosure, NewTimeOff, WeeklyInterval};
 use carenest_domain::family::{ExperienceLevel, GoalStatus, NewChild, NewGoal, NewParentProfile, StressLevel};
 use carenest_domain::ids::UserId;
 use carenest_domain::page::{PageRequest, MAX_LIMIT};
@@ -34,6 +35,20 @@ pub struct DemoLogin {
 pub const DEMO_ADMIN: &str = "demo.admin";
 const DEMO_THERAPIST_USER: &str = "demo.anna";
 const DEMO_THERAPISTS: &[&str] = &["Anna de Vries", "Bram Jansen", "Sara Bakker"];
+/// A demo therapist's week: the days they work, and their morning and afternoon.
+struct DemoWeek {
+    weekdays: &'static [u8],
+    hours: [(&'static str, &'static str); 2],
+}
+
+/// All keep a lunch break; Anna is off on Fridays and Sara on Mondays.
+const DEMO_WEEKS: &[DemoWeek] = &[
+    DemoWeek { weekdays: &[1, 2, 3, 4], hours: [("08:30", "12:00"), ("13:00", "17:00")] },
+    DemoWeek { weekdays: &[1, 2, 3, 4, 5], hours: [("09:00", "12:30"), ("13:30", "17:30")] },
+    DemoWeek { weekdays: &[2, 3, 4, 5], hours: [("08:30", "12:00"), ("12:30", "16:00")] },
+];
+/// The practice is closed on the first demo week's Friday.
+const DEMO_CLOSURE: &str = "Teamdag";
 
 struct DemoChild {
     name: &'static str,
@@ -167,6 +182,10 @@ async fn create_user(
         .await
 }
 
+fn time(text: &str) -> NaiveTime {
+    carenest_domain::time::parse_time_of_day(text).expect("demo times are valid")
+}
+
 async fn seed_demo(store: &dyn Store, password_hash: &str) -> Result<(), StoreError> {
     let steps = 2 + DEMO_THERAPISTS.len() + DEMO_FAMILIES.len();
     let progress = Progress::new("demo", steps as u64);
@@ -177,14 +196,37 @@ async fn seed_demo(store: &dyn Store, password_hash: &str) -> Result<(), StoreEr
     let therapist_user = create_user(store, DEMO_THERAPIST_USER, Role::Parent, password_hash).await?;
     progress.step("therapist login");
     let mut therapists = Vec::new();
-    for (index, name) in DEMO_THERAPISTS.iter().enumerate() {
+    for (index, (name, week)) in DEMO_THERAPISTS.iter().zip(DEMO_WEEKS).enumerate() {
         let user = (index == 0).then_some(therapist_user.id);
-        therapists.push(store.create_therapist((*name).to_owned(), user).await?);
+        let therapist = store.create_therapist((*name).to_owned(), user).await?;
+        let weekly = week
+            .weekdays
+            .iter()
+            .flat_map(|day| {
+                week.hours.map(|(start, end)| WeeklyInterval { weekday: *day, start: time(start), end: time(end) })
+            })
+            .collect();
+        store.set_working_hours(therapist.id, weekly).await?;
+        therapists.push(therapist);
         progress.step("therapist");
     }
-    // A month of weekly sessions from next Monday, each child with one or two therapists.
+    // A month of weekly sessions from next Monday, each child with one or two therapists; a
+    // closed day, and time off, where no session falls.
     let today = chrono::Local::now().date_naive();
     let monday = today + Duration::days(7 - i64::from(today.weekday().num_days_from_monday()));
+    let friday = monday + Duration::days(4);
+    store.create_closure(NewClosure { start_date: friday, end_date: friday, name: DEMO_CLOSURE.to_owned() }).await?;
+    let course = NewTimeOff {
+        start_date: monday + Duration::days(2),
+        end_date: monday + Duration::days(2),
+        start_time: Some(time("13:30")),
+        end_time: Some(time("17:30")),
+        reason: Some("Cursus".to_owned()),
+    };
+    store.create_time_off(therapists[1].id, course).await?;
+    let day_off = monday + Duration::days(10);
+    let leave = NewTimeOff { start_date: day_off, end_date: day_off, start_time: None, end_time: None, reason: None };
+    store.create_time_off(therapists[2].id, leave).await?;
     let mut slot = 0i64;
     for family in DEMO_FAMILIES {
         let user = create_user(store, family.username, Role::Parent, password_hash).await?;
@@ -225,6 +267,7 @@ async fn seed_demo(store: &dyn Store, password_hash: &str) -> Result<(), StoreEr
                         therapist_ids,
                         child_profile_id: Some(child.id),
                         repeat: Some(Repeat { every: RepeatEvery::Week, count: 4 }),
+                        outside_working_hours: false,
                     },
                     staff,
                 )
@@ -256,6 +299,10 @@ async fn undo_demo(store: &dyn Store) -> Result<(), StoreError> {
             }
             store.delete_therapist(therapist.id).await?;
         }
+    }
+    let closures = store.closures(PageRequest::first(MAX_LIMIT)).await?;
+    for closure in closures.items.into_iter().filter(|c| c.name == DEMO_CLOSURE) {
+        store.delete_closure(closure.id).await?;
     }
     for login in demo_logins() {
         if let Some(credentials) = store.credentials_by_login(login.username).await? {

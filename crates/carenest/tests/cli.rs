@@ -43,11 +43,12 @@ fn setup_status_rollback_and_migrate_round_trip(url: &str) {
     ok(carenest(url, &["db", "setup"]));
     let status = ok(carenest(url, &["db", "status"]));
     assert!(status.contains("applied     4 audit and seeders") && status.contains("not run  demo"), "{status}");
-    assert!(ok(carenest(url, &["db", "rollback"])).contains("rolled back 4"));
+    assert!(status.contains("applied     6 hardening"), "{status}");
+    assert!(ok(carenest(url, &["db", "rollback"])).contains("rolled back 6"));
     let all = ok(carenest(url, &["db", "rollback", "--all"]));
-    assert!(all.contains("rolled back 3") && all.contains("rolled back 1"), "{all}");
+    assert!(all.contains("rolled back 4") && all.contains("rolled back 1"), "{all}");
     assert!(ok(carenest(url, &["db", "rollback", "--all"])).contains("nothing to roll back"));
-    assert!(ok(carenest(url, &["db", "migrate"])).contains("applied migration 4"));
+    assert!(ok(carenest(url, &["db", "migrate"])).contains("applied migration 6"));
     assert!(ok(carenest(url, &["db", "migrate", "--dry-run"])).contains("nothing to apply"));
     ok(carenest(url, &["db", "reset"]));
     assert!(ok(carenest(url, &["db", "drop"])).contains("dropped"));
@@ -67,6 +68,10 @@ fn seeding_twice_adds_the_demo_once_and_undo_takes_it_away(url: &str) {
     assert!(ok(carenest(url, &["db", "status"])).contains("not run  demo"));
     assert!(ok(carenest(url, &["db", "seed", "demo"])).contains("seeded"), "it can run again after an undo");
     assert!(!carenest(url, &["db", "seed", "nonsense"]).status.success());
+    let refused = carenest(url, &["db", "rollback", "--all"]);
+    assert!(!refused.status.success() && text(&refused).contains("--force"), "{}", text(&refused));
+    assert!(ok(carenest(url, &["db", "status"])).contains("applied     4 audit"), "nothing was undone");
+    assert!(ok(carenest(url, &["db", "rollback", "--all", "--force"])).contains("rolled back 4"));
 }
 
 fn users_are_created_with_a_password_from_stdin(url: &str) {
@@ -98,6 +103,62 @@ fn users_are_created_with_a_password_from_stdin(url: &str) {
     assert!(text(&no_terminal).contains("--password-stdin"), "{}", text(&no_terminal));
 }
 
+/// Backs up the demo data to a file and to standard output, restores both elsewhere, copies to
+/// the other backend, and checks every refusal's sentence and exit status.
+fn backups_restore_and_copy_from_the_command_line(url: &str) {
+    ok(carenest(url, &["db", "setup"]));
+    ok(carenest(url, &["db", "seed"]));
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("practice.carenest-backup.gz");
+    let file = file.to_str().unwrap();
+    assert!(ok(carenest(url, &["db", "backup", file])).contains("backed up"), "a summary line");
+    let piped = carenest(url, &["db", "backup", "-"]);
+    assert!(piped.status.success() && piped.stdout.starts_with(&[0x1f, 0x8b]), "gzip on standard output");
+
+    let restored = carenest_store_tests::ScratchDatabase::sqlite();
+    assert!(ok(carenest(&restored.url, &["db", "restore", file])).contains("restored"));
+    let again = carenest(&restored.url, &["db", "restore", file]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again).contains("error: the database already holds data; restore into an empty one"), "{}", text(&again));
+    let from_stdin = carenest_store_tests::ScratchDatabase::sqlite();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_carenest"))
+        .args(["db", "restore", "-"])
+        .env("DATABASE_URL", &from_stdin.url)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&piped.stdout).unwrap();
+    assert!(ok(child.wait_with_output().unwrap()).contains("restored"));
+
+    let cut = folder.path().join("cut.gz");
+    std::fs::write(&cut, &std::fs::read(file).unwrap()[..2000]).unwrap();
+    let empty = carenest_store_tests::ScratchDatabase::sqlite();
+    let refused = carenest(&empty.url, &["db", "restore", cut.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused).contains("cut short"), "{}", text(&refused));
+
+        // To the other backend: SQLite to PostgreSQL, and back.
+    let target = if url.starts_with("sqlite") {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(carenest_store_tests::ScratchDatabase::postgres())
+    } else {
+        Some(carenest_store_tests::ScratchDatabase::sqlite())
+    };
+    let Some(target) = target else { return };
+    let copied = ok(carenest(url, &["db", "copy", "--to", &target.url]));
+    assert!(copied.contains("restored") && copied.contains("into"), "{copied}");
+    let users = ok(carenest(&target.url, &["db", "status"]));
+    assert!(users.contains("ran      demo"), "the copy holds the seeders' record too: {users}");
+
+    let young = carenest(url, &["db", "prune-audit", "--older-than", "30d"]);
+    assert_eq!(young.status.code(), Some(1));
+    assert!(text(&young).contains("at least 365 days"), "{}", text(&young));
+    assert!(ok(carenest(url, &["db", "prune-audit"])).contains("removed 0 audit entries"), "the demo's entries are recent");
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -116,7 +177,8 @@ macro_rules! on_both_backends {
 on_both_backends!(
     setup_status_rollback_and_migrate_round_trip,
     seeding_twice_adds_the_demo_once_and_undo_takes_it_away,
-    users_are_created_with_a_password_from_stdin,
+        users_are_created_with_a_password_from_stdin,
+    backups_restore_and_copy_from_the_command_line,
 );
 
 #[test]

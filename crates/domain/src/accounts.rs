@@ -2,8 +2,6 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::ids::UserId;
 use crate::page::{Page, PageRequest};
@@ -16,17 +14,14 @@ crate::text_enum!(
 );
 
 /// A user as every response shows it: never the password hash, never a token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
-    #[schema(value_type = i64)]
     pub id: UserId,
     pub username: String,
     pub email: String,
     pub profile_picture: Option<String>,
     pub role: Role,
     pub created_at: DateTime<Utc>,
-    #[serde(skip)]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -83,7 +78,7 @@ pub fn check_username(errors: &mut Errors, field: &str, username: &str) {
 
 /// A pragmatic address check: one `@`, a non-empty local part, a dotted domain, no white space.
 pub fn check_email(errors: &mut Errors, field: &str, email: &str) {
-    let valid = email.len() <= EMAIL_MAX
+    let valid = email.chars().count() <= EMAIL_MAX
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && match email.split_once('@') {
             Some((local, domain)) => {
@@ -113,17 +108,12 @@ pub fn check_picture(errors: &mut Errors, field: &str, picture: &str) {
 }
 
 /// `POST /auth/register`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug)]
 pub struct Registration {
     /// 3–32 letters, digits, `_`, `.` or `-`; unique regardless of case.
-    #[schema(required = true, min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]+$")]
     pub username: Option<String>,
-    #[schema(required = true, max_length = 254)]
     pub email: Option<String>,
-    #[schema(required = true, min_length = 8, max_length = 128)]
     pub password: Option<String>,
-    #[schema(max_length = 2048)]
     pub profile_picture: Option<String>,
 }
 
@@ -139,7 +129,7 @@ pub struct ValidRegistration {
 impl Registration {
     /// Checks every field; required fields are optional in the type so that all missing ones
     /// are reported together rather than the first.
-    pub fn validate(self) -> Result<ValidRegistration, Vec<FieldError>> {
+    pub fn validate(&self) -> Result<ValidRegistration, Vec<FieldError>> {
         let mut errors = Errors::new();
         for (field, value) in [("username", &self.username), ("email", &self.email), ("password", &self.password)] {
             if value.is_none() {
@@ -160,35 +150,69 @@ impl Registration {
         }
         errors.finish(())?;
         Ok(ValidRegistration {
-            username: self.username.unwrap_or_default(),
-            email: self.email.unwrap_or_default(),
-            password: self.password.unwrap_or_default(),
-            profile_picture: self.profile_picture,
+            username: self.username.clone().unwrap_or_default(),
+            email: self.email.clone().unwrap_or_default(),
+            password: self.password.clone().unwrap_or_default(),
+            profile_picture: self.profile_picture.clone(),
         })
     }
 }
 
-/// A throttle key: failed logins are counted per username and per client address.
+/// A throttle key: attempts are counted per account (or, for a name no account has, per name
+/// typed), per client address, and registrations per client address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThrottleKey(pub String);
 
 impl ThrottleKey {
-    /// Keys of very long logins are cut: no account has one, and the key is stored.
+    /// One counter for an account, whatever spelling or alias of it was typed.
+    pub fn account(user: UserId) -> Self {
+        Self(format!("account:{user}"))
+    }
+
+    /// A name no account has. Very long ones are cut and control characters dropped: no
+    /// account has such a name, and the key is stored.
     pub fn username(login: &str) -> Self {
-        Self(format!("login:{}", login.chars().take(EMAIL_MAX).collect::<String>().to_lowercase()))
+        let name: String = login.chars().filter(|c| !c.is_control()).take(EMAIL_MAX).collect();
+        Self(format!("login:{}", name.to_lowercase()))
     }
 
     pub fn client(address: &str) -> Self {
         Self(format!("client:{address}"))
     }
+
+    pub fn registrations(address: &str) -> Self {
+        Self(format!("register:{address}"))
+    }
 }
 
-/// How many failures a key may have within a window before it is locked out until the window
+/// How many attempts a key may have within a window; past that it is locked until the window
 /// ends.
 #[derive(Debug, Clone, Copy)]
 pub struct ThrottlePolicy {
     pub max_failures: i64,
     pub window: Duration,
+}
+
+/// The attempts a key has had in its current window, the one just counted included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempts {
+    pub count: i64,
+    pub window_started: DateTime<Utc>,
+}
+
+impl Attempts {
+    /// When the key unlocks, if this attempt is one too many.
+    pub fn locked_until(&self, policy: ThrottlePolicy) -> Option<DateTime<Utc>> {
+        (self.count > policy.max_failures).then(|| self.window_started + policy.window)
+    }
+}
+
+/// A live bearer token as its owner may see it: never the token or its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// The store side of accounts.
@@ -207,8 +231,10 @@ pub trait AccountStore {
     async fn set_role(&self, id: UserId, role: Role) -> StoreResult<User>;
     /// Users ordered by id.
     async fn list_users(&self, page: PageRequest<UserId>) -> StoreResult<Page<User, UserId>>;
-    /// Erases the user and everything that belongs to them in one transaction; sessions that
-    /// referred to their children stay, unlinked. Audit rows stay.
+    /// Erases the user and everything that belongs to them in one transaction: the account,
+    /// tokens, profile, children, goals, feed, remembered clients and login counters; the
+    /// sessions of their children stay in the practice's schedule, unlinked and without notes.
+    /// Audit rows stay, and the erase itself gets one.
     async fn erase_user(&self, id: UserId) -> StoreResult<()>;
 
     async fn insert_token(&self, user: UserId, token_hash: &[u8], expires_at: DateTime<Utc>) -> StoreResult<()>;
@@ -216,20 +242,22 @@ pub trait AccountStore {
     async fn user_by_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>>;
     async fn revoke_token(&self, token_hash: &[u8]) -> StoreResult<()>;
 
-    /// When the earliest of `keys` that is locked out unlocks, if any is.
-    async fn login_locked_until(
+    /// Counts one attempt against a key, atomically, and answers its attempts in the current
+    /// window (a window that has ended starts again at this one).
+    async fn count_attempt(
         &self,
-        keys: &[ThrottleKey],
+        key: &ThrottleKey,
         policy: ThrottlePolicy,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<DateTime<Utc>>>;
-    async fn record_login_failure(
-        &self,
-        keys: &[ThrottleKey],
-        policy: ThrottlePolicy,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    async fn clear_login_failures(&self, keys: &[ThrottleKey]) -> StoreResult<()>;
+    ) -> StoreResult<Attempts>;
+    /// Takes one attempt back from a key: a success is not a failure.
+    async fn forgive_attempt(&self, key: &ThrottleKey) -> StoreResult<()>;
+    async fn clear_attempts(&self, keys: &[ThrottleKey]) -> StoreResult<()>;
+    /// Whether a client (the SHA-256 of its address) has logged into this account.
+    async fn is_known_client(&self, user: UserId, client: &[u8]) -> StoreResult<bool>;
+    async fn remember_client(&self, user: UserId, client: &[u8], now: DateTime<Utc>) -> StoreResult<()>;
+    /// A user's live tokens, newest first, as metadata.
+    async fn tokens(&self, user: UserId) -> StoreResult<Vec<TokenInfo>>;
 }
 
 #[cfg(test)]

@@ -2,11 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::accounts::Role;
-use crate::ids::UserId;
+use crate::ids::{SessionId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::StoreResult;
 
@@ -23,25 +21,54 @@ pub struct Actor {
 }
 
 /// Who, what and when; never content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
     pub at: DateTime<Utc>,
-    #[schema(value_type = i64)]
     pub actor_user_id: UserId,
     pub actor_role: Role,
     pub action: AuditAction,
     /// `parent_profile`, `child_profile`, `parenting_goal`, `session`, `user`.
     pub resource_type: String,
     pub resource_id: i64,
-    #[schema(value_type = i64)]
     pub subject_user_id: UserId,
 }
 
+/// What an admin looks for in the audit log; every part optional, all of them together.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor: Option<UserId>,
+    pub subject: Option<UserId>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<i64>,
+    pub action: Option<AuditAction>,
+    /// From this moment, inclusive.
+    pub from: Option<DateTime<Utc>>,
+    /// Until this moment, exclusive.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// The shortest retention `db prune-audit` accepts: a year of who saw what stays.
+pub const AUDIT_RETENTION_MIN_DAYS: i64 = 365;
+
 #[async_trait]
 pub trait AuditStore {
-    async fn record_audit(&self, entries: &[AuditEntry]) -> StoreResult<()>;
-    /// A subject's entries, newest first (keyed by the row id).
+    /// Records that `actor` read these sessions: one row for each session of a child whose
+    /// family is not the actor, in one statement.
+    async fn record_session_reads(&self, actor: Actor, sessions: &[SessionId]) -> StoreResult<()>;
+    /// The entries a user made as the actor, newest first (keyed by the row id).
+    async fn audit_by_actor(&self, actor: UserId, page: PageRequest<i64>) -> StoreResult<Page<(i64, AuditEntry), i64>>;
+        /// A subject's entries, newest first (keyed by the row id).
     async fn audit_entries(&self, subject: UserId, page: PageRequest<i64>)
         -> StoreResult<Page<(i64, AuditEntry), i64>>;
+    /// Entries matching `filter`, newest first, and a row recording that `reader` read the
+    /// log, in one transaction.
+    async fn audit_search(
+        &self,
+        reader: Actor,
+        filter: &AuditFilter,
+        page: PageRequest<i64>,
+    ) -> StoreResult<Page<(i64, AuditEntry), i64>>;
+    /// Deletes the entries older than `before`: the log's one delete path, which its triggers
+    /// allow only while this runs. The number of entries removed.
+    async fn prune_audit(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }

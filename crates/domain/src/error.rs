@@ -40,33 +40,6 @@ impl StoreError {
     }
 }
 
-/// Every named constraint or index a store maps errors by. Both backends' migrations use these
-/// names, so one lookup serves both.
-pub const CONSTRAINTS: &[&str] = &[
-    "users_username_key",
-    "users_email_key",
-    "users_role_check",
-    "auth_tokens_token_hash_key",
-    "login_throttles_throttle_key_key",
-    "parent_profiles_user_id_key",
-    "parent_profiles_stress_level_check",
-    "parent_profiles_experience_level_check",
-    "child_profiles_age_check",
-    "parenting_goals_status_check",
-    "parenting_goals_progress_check",
-    "therapists_user_id_key",
-    "sessions_time_order",
-    "sessions_status_check",
-    "sessions_notes_length",
-    "session_therapists_session_id_therapist_id_key",
-    "seeders_name_key",
-];
-
-/// The static name of a known constraint.
-pub fn known_constraint(name: &str) -> Option<&'static str> {
-    CONSTRAINTS.iter().copied().find(|known| *known == name)
-}
-
 /// Reads an enum stored as text; a value outside its spellings means the row is corrupt.
 pub fn parse_stored<T: crate::validation::Choice>(text: &str) -> StoreResult<T> {
     T::parse(text).ok_or_else(|| StoreError::Other(format!("stored value {text:?} is not one of {:?}", T::ALL).into()))
@@ -82,8 +55,10 @@ pub fn describe_conflict(constraint: &str) -> &'static str {
         "therapists_user_id_key" => "that user is linked to another therapist already",
         "session_therapists_session_id_therapist_id_key" => "that therapist is on the session already",
         "therapist_double_booked" => "a therapist is already booked at an overlapping time",
+        "therapist_unavailable" => "a therapist is not available then",
         "last_admin" => "the last admin can't stop being one",
         "unknown_migration" => "the database has a migration this binary does not know",
+        "audit_log_not_empty" => "undoing the audit migration would drop the audit log",
         "seeders_name_key" => "that seeder has run already",
         _ => "the request conflicts with the current state",
     }

@@ -2,9 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 
 use crate::ids::{ChildId, GoalId, ParentProfileId, TemplateId, UserId};
 use crate::page::{Page, PageRequest};
@@ -34,14 +32,17 @@ pub const LIST_ITEM_MAX: usize = 200;
 pub const SHORT_TEXT_MAX: usize = 100;
 pub const AGE_MAX: i64 = 25;
 pub const ONBOARDING_STEP_MAX: i64 = 1_000;
+/// Children a family may have in the service.
+pub const CHILDREN_MAX: i64 = 20;
+/// Goals a family may have, whatever their status.
+pub const GOALS_MAX: i64 = 200;
+/// The size the stored onboarding data may grow to, merged, in bytes of JSON.
+pub const ONBOARDING_DATA_MAX: usize = 64 * 1024;
 pub const JSON_LIMITS: JsonLimits = JsonLimits { max_depth: 8, max_bytes: 64 * 1024 };
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ParentProfile {
-    #[schema(value_type = i64)]
     pub id: ParentProfileId,
-    #[schema(value_type = i64)]
     pub user_id: UserId,
     pub name: String,
     pub email: Option<String>,
@@ -55,30 +56,22 @@ pub struct ParentProfile {
     pub completed_onboarding: bool,
     pub current_onboarding_step: i32,
     /// A JSON object.
-    #[schema(value_type = Object)]
     pub onboarding_data: Value,
     pub last_suggestion_check: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The family's embedding in its stored text form; internal, never returned.
-    #[serde(skip)]
-    #[schema(ignore)]
     pub profile_embedding: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChildProfile {
-    #[schema(value_type = i64)]
     pub id: ChildId,
-    #[schema(value_type = i64)]
     pub parent_profile_id: ParentProfileId,
     pub name: String,
-    #[schema(minimum = 0, maximum = 25)]
     pub age: i32,
     pub special_needs: Vec<String>,
     /// A JSON object or array.
-    #[schema(value_type = Object)]
     pub routines: Value,
     pub development_notes: Option<String>,
     pub last_assessment: Option<DateTime<Utc>>,
@@ -86,24 +79,18 @@ pub struct ChildProfile {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ParentingGoal {
-    #[schema(value_type = i64)]
     pub id: GoalId,
-    #[schema(value_type = i64)]
     pub parent_profile_id: ParentProfileId,
-    #[schema(value_type = Option<i64>)]
     pub child_profile_id: Option<ChildId>,
     pub title: String,
     pub description: Option<String>,
     pub category: Option<String>,
     pub status: GoalStatus,
-    #[schema(minimum = 0, maximum = 100)]
     pub progress: i32,
     pub target_date: Option<NaiveDate>,
     /// The catalogue template this goal was adopted from, if any.
-    #[schema(value_type = Option<i64>)]
     pub template_id: Option<TemplateId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -117,40 +104,24 @@ pub struct Family {
     pub goals: Vec<ParentingGoal>,
 }
 
-/// `null` and absent are different in a PATCH: absent keeps a value, `null` clears it.
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
 // ---- parent profile -------------------------------------------------------------------------
 
 /// The fields of a parent profile a client writes. On create, `name`, `stressLevel` and
 /// `experienceLevel` are required; on update every field is optional and `null` clears an
 /// optional one.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct ParentProfileInput {
-    #[schema(max_length = 100)]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 254)]
     pub email: Option<Option<String>>,
-    #[schema(value_type = Option<StressLevel>)]
     pub stress_level: Option<String>,
-    #[schema(value_type = Option<ExperienceLevel>)]
     pub experience_level: Option<String>,
     /// At most 50 items of at most 200 characters.
     pub primary_concerns: Option<Vec<String>>,
     /// At most 50 items of at most 200 characters.
     pub support_network: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 5000)]
     pub bio: Option<Option<String>>,
     /// A language tag such as `nl` or `en-GB`; default `nl`.
-    #[schema(max_length = 35)]
     pub preferred_language: Option<String>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 100)]
     pub communication_preference: Option<Option<String>>,
 }
 
@@ -338,12 +309,10 @@ impl ParentProfile {
 
 // ---- onboarding -----------------------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Onboarding {
     pub completed_onboarding: bool,
     pub current_onboarding_step: i32,
-    #[schema(value_type = Object)]
     pub onboarding_data: Value,
 }
 
@@ -357,13 +326,10 @@ impl From<&ParentProfile> for Onboarding {
     }
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct OnboardingInput {
-    #[schema(minimum = 0, maximum = 1000)]
     pub current_onboarding_step: Option<i64>,
     /// Merged key by key into the stored object: keys given replace theirs, others stay.
-    #[schema(value_type = Option<Object>)]
     pub onboarding_data: Option<Value>,
     pub completed_onboarding: Option<bool>,
 }
@@ -400,22 +366,14 @@ impl OnboardingInput {
 
 // ---- children -------------------------------------------------------------------------------
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct ChildInput {
-    #[schema(max_length = 100)]
     pub name: Option<String>,
-    #[schema(minimum = 0, maximum = 25)]
     pub age: Option<i64>,
     pub special_needs: Option<Vec<String>>,
     /// A JSON object or array.
-    #[schema(value_type = Option<Object>)]
     pub routines: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 10000)]
     pub development_notes: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<DateTime<Utc>>)]
     pub last_assessment: Option<Option<DateTime<Utc>>>,
 }
 
@@ -544,31 +502,17 @@ impl ChildProfile {
 
 // ---- goals ----------------------------------------------------------------------------------
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct GoalInput {
-    #[schema(max_length = 200)]
     pub title: Option<String>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 5000)]
     pub description: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 50)]
     pub category: Option<Option<String>>,
     /// One of the user's own children, or `null`.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
     pub child_profile_id: Option<Option<i64>>,
-    #[schema(value_type = Option<GoalStatus>)]
     pub status: Option<String>,
-    #[schema(minimum = 0, maximum = 100)]
     pub progress: Option<i64>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<NaiveDate>)]
     pub target_date: Option<Option<NaiveDate>>,
     /// The suggestion this goal adopts (`templateId` of `GET /suggestions`), or `null`.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
     pub template_id: Option<Option<i64>>,
 }
 

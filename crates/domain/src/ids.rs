@@ -39,4 +39,8 @@ id_type!(
     TherapistId,
     /// A row of `sessions`.
     SessionId,
+    /// A row of `time_off`.
+    TimeOffId,
+    /// A row of `closures`.
+    ClosureId,
 );

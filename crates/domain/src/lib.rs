@@ -3,12 +3,14 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod availability;
+pub mod backup;
 pub mod error;
 pub mod family;
+pub mod feeds;
 pub mod ids;
 pub mod ops;
 pub mod page;
-pub mod rows;
 pub mod scheduling;
 pub mod suggestions;
 pub mod time;
@@ -23,8 +25,11 @@ pub trait Store:
     + family::FamilyStore
     + scheduling::SchedulingStore
     + audit::AuditStore
+    + availability::AvailabilityStore
+    + feeds::FeedStore
     + suggestions::SuggestionStore
     + ops::OpsStore
+    + backup::BackupStore
     + Send
     + Sync
     + 'static
@@ -36,8 +41,11 @@ impl<T> Store for T where
         + family::FamilyStore
         + scheduling::SchedulingStore
         + audit::AuditStore
+        + availability::AvailabilityStore
+        + feeds::FeedStore
         + suggestions::SuggestionStore
         + ops::OpsStore
+        + backup::BackupStore
         + Send
         + Sync
         + 'static

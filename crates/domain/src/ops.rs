@@ -44,8 +44,10 @@ pub trait OpsStore {
     async fn migration_status(&self) -> StoreResult<MigrationStatus>;
     /// Applies pending migrations; refuses when the database has one this binary does not know.
     async fn migrate(&self) -> StoreResult<Vec<MigrationInfo>>;
-    /// Undoes the newest `steps` applied migrations (all of them with `None`).
-    async fn rollback(&self, steps: Option<usize>) -> StoreResult<Vec<MigrationInfo>>;
+    /// Undoes the newest `steps` applied migrations (all of them with `None`). Undoing the
+    /// audit migration would drop the audit log: `Conflict` on `audit_log_not_empty` while it
+    /// holds rows, unless `force`.
+    async fn rollback(&self, steps: Option<usize>, force: bool) -> StoreResult<Vec<MigrationInfo>>;
     /// Names of seeders that have run, with when.
     async fn seeders_run(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
     async fn mark_seeder(&self, name: &str, ran: bool) -> StoreResult<()>;
@@ -86,6 +88,9 @@ pub fn refuse_unknown(status: &MigrationStatus) -> StoreResult<()> {
         ),
     ))
 }
+
+/// The migration that creates the audit log.
+pub const AUDIT_MIGRATION: i64 = 4;
 
 /// The version to undo down to, and the migrations that undoing removes (newest first).
 pub fn rollback_plan(status: &MigrationStatus, steps: Option<usize>) -> (i64, Vec<MigrationInfo>) {

@@ -2,13 +2,12 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::ToSchema;
 
 use crate::audit::Actor;
+use crate::availability::Obstacle;
 use crate::ids::{ChildId, SessionId, TherapistId, UserId};
 use crate::page::{Page, PageRequest};
-use crate::time::{format_time_of_day, parse_time_of_day};
+use crate::time::parse_time_of_day;
 use crate::validation::{Errors, FieldError};
 use crate::StoreResult;
 
@@ -19,90 +18,62 @@ crate::text_enum!(
 
 pub const NOTES_MAX: usize = 10_000;
 pub const THERAPIST_NAME_MAX: usize = 100;
+/// Longest search text for therapists' names.
+pub const THERAPIST_SEARCH_MAX: usize = 100;
 pub const THERAPISTS_PER_SESSION_MAX: usize = 20;
 pub const REPEAT_COUNT: std::ops::RangeInclusive<i64> = 2..=52;
 
-fn time_of_day<S: serde::Serializer>(time: &NaiveTime, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&format_time_of_day(*time))
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Therapist {
-    #[schema(value_type = i64)]
     pub id: TherapistId,
     pub name: String,
-    #[schema(value_type = Option<i64>)]
     pub user_id: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 /// A therapist as a session lists them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TherapistRef {
-    #[schema(value_type = i64)]
     pub id: TherapistId,
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
-    #[schema(value_type = i64)]
     pub id: SessionId,
     pub date: NaiveDate,
     /// `HH:MM:SS`, the practice's local wall-clock time.
-    #[serde(serialize_with = "time_of_day")]
-    #[schema(value_type = String, example = "09:30:00")]
     pub start_time: NaiveTime,
-    #[serde(serialize_with = "time_of_day")]
-    #[schema(value_type = String, example = "10:15:00")]
     pub end_time: NaiveTime,
     pub notes: Option<String>,
     pub status: SessionStatus,
-    #[schema(value_type = Option<i64>)]
     pub child_profile_id: Option<ChildId>,
     /// Ties the occurrences of a recurring series together.
     pub series_id: Option<i64>,
     /// Ordered by id.
     pub therapists: Vec<TherapistRef>,
+    /// Rises with every change: calendar feeds' `SEQUENCE`.
+    pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// An existing session that a booking would overlap.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+/// Why a booking can't have a therapist on a date: closed, outside their working hours, time
+/// off, or another session of theirs (which it names).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookingConflict {
-    #[schema(value_type = i64)]
     pub therapist_id: TherapistId,
-    #[schema(value_type = i64)]
-    pub session_id: SessionId,
     pub date: NaiveDate,
-    #[serde(serialize_with = "time_of_day")]
-    #[schema(value_type = String)]
-    pub start_time: NaiveTime,
-    #[serde(serialize_with = "time_of_day")]
-    #[schema(value_type = String)]
-    pub end_time: NaiveTime,
-}
-
-/// `null` and absent are different in a PATCH: absent keeps a value, `null` clears it.
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
+    pub reason: Obstacle,
 }
 
 // ---- therapists -----------------------------------------------------------------------------
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct TherapistInput {
-    #[schema(max_length = 100)]
     pub name: Option<String>,
     /// Links a user account, which becomes a `therapist`; `null` unlinks.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
     pub user_id: Option<Option<i64>>,
 }
 
@@ -155,39 +126,29 @@ impl RepeatEvery {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct RepeatInput {
-    #[schema(value_type = RepeatEvery)]
     pub every: String,
-    #[schema(minimum = 2, maximum = 52)]
     pub count: i64,
 }
 
 /// The body of `POST /sessions` and `PATCH /sessions/{id}`; on create `date`, `startTime`,
 /// `endTime` and `therapistIds` are required.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct SessionInput {
     pub date: Option<NaiveDate>,
     /// `HH:MM` or `HH:MM:SS`.
-    #[schema(example = "09:30")]
     pub start_time: Option<String>,
-    #[schema(example = "10:15")]
     pub end_time: Option<String>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 10000)]
     pub notes: Option<Option<String>>,
-    #[schema(value_type = Option<SessionStatus>)]
     pub status: Option<String>,
     /// Each id once; on update the set replaces the current one.
-    #[schema(value_type = Option<Vec<i64>>)]
     pub therapist_ids: Option<Vec<i64>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
     pub child_profile_id: Option<Option<i64>>,
     /// Create only: book the same slot on every occurrence.
     pub repeat: Option<RepeatInput>,
+    /// An admin books outside the therapists' working hours on purpose.
+    pub outside_working_hours: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -199,12 +160,19 @@ pub struct SessionChanges {
     pub status: Option<SessionStatus>,
     pub therapist_ids: Option<Vec<TherapistId>>,
     pub child_profile_id: Option<Option<ChildId>>,
+    pub outside_working_hours: bool,
 }
 
 impl SessionChanges {
     /// True when only `notes` changes: what a therapist may do to their own sessions.
     pub fn only_notes(&self) -> bool {
         *self == SessionChanges { notes: self.notes.clone(), ..Default::default() }
+    }
+
+    /// True when the change moves the session in time, changes who is on it, or brings it
+    /// back from cancelled: what the availability rules look at again.
+    pub fn moves(&self) -> bool {
+        self.date.is_some() || self.start_time.is_some() || self.end_time.is_some() || self.therapist_ids.is_some()
     }
 }
 
@@ -225,6 +193,8 @@ pub struct NewSession {
     pub therapist_ids: Vec<TherapistId>,
     pub child_profile_id: Option<ChildId>,
     pub repeat: Option<Repeat>,
+    /// Book outside the therapists' working hours on purpose.
+    pub outside_working_hours: bool,
 }
 
 impl NewSession {
@@ -291,7 +261,11 @@ pub fn check_time_order(start: NaiveTime, end: NaiveTime) -> Result<(), Vec<Fiel
 impl SessionInput {
     pub fn validate_changes(&self) -> Result<SessionChanges, Vec<FieldError>> {
         let mut e = Errors::new();
-        let mut c = SessionChanges { date: self.date.and_then(|date| e.date("date", date)), ..Default::default() };
+        let mut c = SessionChanges {
+            date: self.date.and_then(|date| e.date("date", date)),
+            outside_working_hours: self.outside_working_hours.unwrap_or(false),
+            ..Default::default()
+        };
         c.start_time = check_time(&mut e, "startTime", &self.start_time);
         c.end_time = check_time(&mut e, "endTime", &self.end_time);
         if let (Some(start), Some(end)) = (c.start_time, c.end_time) {
@@ -300,14 +274,7 @@ impl SessionInput {
             }
         }
         if let Some(notes) = &self.notes {
-            c.notes = match notes {
-                None => Some(None),
-                Some(text) if text.chars().count() > NOTES_MAX => {
-                    e.add("notes", "too_long", format!("notes must be at most {NOTES_MAX} characters"));
-                    None
-                }
-                Some(text) => Some(Some(text.clone())),
-            };
+            c.notes = e.optional_text("notes", notes.as_deref(), NOTES_MAX);
         }
         if let Some(status) = &self.status {
             c.status = e.choice("status", status);
@@ -374,6 +341,7 @@ impl SessionInput {
             therapist_ids: changes.therapist_ids.expect("required"),
             child_profile_id: changes.child_profile_id.flatten(),
             repeat,
+            outside_working_hours: changes.outside_working_hours,
         })
     }
 
@@ -387,6 +355,7 @@ impl SessionInput {
             therapist_ids: self.therapist_ids.clone(),
             child_profile_id: self.child_profile_id,
             repeat: None,
+            outside_working_hours: self.outside_working_hours,
         }
     }
 }
@@ -465,26 +434,16 @@ pub trait SchedulingStore {
         actor: Actor,
     ) -> StoreResult<Session>;
     async fn delete_session(&self, id: SessionId, actor: Actor) -> StoreResult<()>;
-    /// Adds one therapist; adding one already there changes nothing.
-    async fn add_session_therapist(&self, id: SessionId, therapist: TherapistId, actor: Actor) -> StoreResult<Session>;
+    /// Adds one therapist; adding one already there changes nothing. With
+    /// `outside_working_hours` an admin books them outside their working hours on purpose.
+    async fn add_session_therapist(
+        &self,
+        id: SessionId,
+        therapist: TherapistId,
+        outside_working_hours: bool,
+        actor: Actor,
+    ) -> StoreResult<Session>;
     async fn remove_session_therapist(&self, id: SessionId, therapist: TherapistId, actor: Actor) -> StoreResult<()>;
-
-    /// The database's plan for `sessions()` with these arguments, a line per plan node, so plan
-    /// tests and the benchmark inspect exactly the statement the store runs.
-    async fn explain_sessions(
-        &self,
-        scope: SessionScope,
-        filter: SessionFilter,
-        page: PageRequest<SessionKey>,
-    ) -> StoreResult<Vec<String>>;
-    /// Likewise for the overlap check every booking runs.
-    async fn explain_booking_check(
-        &self,
-        therapists: &[TherapistId],
-        dates: &[NaiveDate],
-        start: NaiveTime,
-        end: NaiveTime,
-    ) -> StoreResult<Vec<String>>;
 }
 
 /// Fills each session's therapists from `(session, therapist)` links read in one query.
@@ -527,11 +486,18 @@ pub fn missing_therapists_error(requested: &[TherapistId], found: &[TherapistId]
     (!errors.is_empty()).then_some(crate::StoreError::Invalid(errors))
 }
 
-/// The 409 listing every overlap.
-pub fn double_booking_error(conflicts: Vec<BookingConflict>) -> crate::StoreError {
+/// The 409 listing every reason a booking can't happen. A conflict of overlaps alone keeps its
+/// old name, `therapist_double_booked`.
+pub fn unavailable_error(conflicts: Vec<BookingConflict>) -> crate::StoreError {
+    let only_overlaps = conflicts.iter().all(|c| matches!(c.reason, Obstacle::Booked { .. }));
+    let (constraint, what) = if only_overlaps {
+        ("therapist_double_booked", "overlapping booking(s)")
+    } else {
+        ("therapist_unavailable", "reason(s) the therapists are not available")
+    };
     crate::StoreError::Conflict {
-        constraint: "therapist_double_booked",
-        detail: format!("{} overlapping booking(s) for the therapists involved", conflicts.len()),
+        constraint,
+        detail: format!("{} {what} for the therapists involved", conflicts.len()),
         conflicts,
     }
 }

@@ -10,7 +10,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::family::{ChildProfile, NewParentProfile, ParentingGoal};
 use crate::ids::{ParentProfileId, TemplateId};
@@ -234,7 +233,7 @@ pub fn family_document(profile: &NewParentProfile, children: &[ChildProfile]) ->
 
 // ---- templates --------------------------------------------------------------------------------
 
-/// A goal template of the catalogue, in both languages.
+/// A goal template of the catalogue, in both languages, as the catalogue file spells it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewGoalTemplate {
@@ -292,10 +291,8 @@ pub const MIN_ADOPTION: i64 = 3;
 /// Suggestions in an answer, at most.
 pub const SUGGESTIONS: usize = 10;
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Suggestion {
-    #[schema(value_type = i64)]
     pub template_id: TemplateId,
     pub title: String,
     pub description: String,
@@ -306,8 +303,7 @@ pub struct Suggestion {
     pub reasons: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Suggestions {
     pub generated_at: DateTime<Utc>,
     pub items: Vec<Suggestion>,

@@ -1,11 +1,8 @@
 //! Field-level validation that reports every failing field at once.
 
-use serde::Serialize;
-use utoipa::ToSchema;
-
 /// One failing field: a JSON-pointer-like path (`therapistIds[2]`), a stable machine code, and a
 /// sentence for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     pub field: String,
     pub code: &'static str,
@@ -110,10 +107,16 @@ impl Errors {
             self.add(field, "too_large", format!("{field} may be at most {} bytes of JSON", limits.max_bytes));
             return None;
         }
+        if holds_nul(value) {
+            // PostgreSQL can't store it, so no backend takes it.
+            self.add(field, "nul_character", format!("{field} must not contain NUL characters (\\u0000)"));
+            return None;
+        }
         Some(value.clone())
     }
 
-    /// A date both backends store and compare alike: years 1900 to 9999.
+    /// A date both backends store and compare alike: years 1 to 9999, four digits each (as
+    /// JSON Schema's `date` format has them).
     pub fn date(&mut self, field: &str, date: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
         use chrono::Datelike;
         if (MIN_YEAR..=MAX_YEAR).contains(&date.year()) {
@@ -145,15 +148,15 @@ impl Errors {
     }
 }
 
-/// An enum with a fixed set of text spellings, shared by the API, the database checks and the
-/// OpenAPI document.
+/// An enum with a fixed set of text spellings, shared by the API, the pages, the database
+/// checks and the OpenAPI document.
 pub trait Choice: Sized + Copy + 'static {
     const ALL: &'static [&'static str];
     fn as_str(self) -> &'static str;
     fn parse(text: &str) -> Option<Self>;
 }
 
-/// Declares a text enum with its spellings, `Choice`, serde and OpenAPI support.
+/// Declares a text enum with its spellings, `Choice` and serde support.
 #[macro_export]
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
@@ -162,19 +165,6 @@ macro_rules! text_enum {
         pub enum $name {
             $(#[serde(rename = $text)] $variant),+
         }
-
-        // Written out rather than derived: the derive does not see renames made through a macro,
-        // and the spellings must be exactly the ones the API and the database use.
-        impl utoipa::PartialSchema for $name {
-            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                utoipa::openapi::schema::ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::Type::String)
-                    .enum_values(Some([$($text),+]))
-                    .into()
-            }
-        }
-
-        impl utoipa::ToSchema for $name {}
 
         impl $crate::validation::Choice for $name {
             const ALL: &'static [&'static str] = &[$($text),+];
@@ -210,13 +200,23 @@ macro_rules! text_enum {
 }
 
 /// The years a date may fall in: SQLite's date functions handle four-digit years only.
-pub const MIN_YEAR: i32 = 1900;
+pub const MIN_YEAR: i32 = 1;
 pub const MAX_YEAR: i32 = 9999;
 
 #[derive(Debug, Clone, Copy)]
 pub struct JsonLimits {
     pub max_depth: usize,
     pub max_bytes: usize,
+}
+
+/// Whether a JSON value holds a NUL character in any string or key.
+pub fn holds_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(key, value)| key.contains('\0') || holds_nul(value)),
+        _ => false,
+    }
 }
 
 fn json_depth(value: &serde_json::Value) -> usize {
@@ -266,5 +266,16 @@ mod tests {
         assert!(errors.json("c", &serde_json::json!({"x": "a long string value"}), limits).is_none());
         let codes: Vec<_> = errors.finish(()).unwrap_err().into_iter().map(|e| e.code).collect();
         assert_eq!(codes, ["too_deep", "too_large"]);
+    }
+
+    #[test]
+    fn json_with_a_nul_character_anywhere_is_refused() {
+        let limits = JsonLimits { max_depth: 5, max_bytes: 1000 };
+        let mut errors = Errors::new();
+        assert!(errors.json("a", &serde_json::json!({"x": ["fine"]}), limits).is_some());
+        assert!(errors.json("b", &serde_json::json!({"x": ["no\u{0}"]}), limits).is_none());
+        assert!(errors.json("c", &serde_json::json!({"k\u{0}": 1}), limits).is_none());
+        let codes: Vec<_> = errors.finish(()).unwrap_err().into_iter().map(|e| e.code).collect();
+        assert_eq!(codes, ["nul_character", "nul_character"]);
     }
 }

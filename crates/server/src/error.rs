@@ -2,10 +2,12 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use carenest_app::AppError;
 use carenest_domain::scheduling::BookingConflict;
 use carenest_domain::validation::FieldError;
-use carenest_domain::StoreError;
 use serde::Serialize;
+
+use crate::dto;
 use utoipa::ToSchema;
 
 #[derive(Debug)]
@@ -15,12 +17,30 @@ pub enum ApiError {
     Forbidden,
     NotFound,
     MethodNotAllowed,
-    Conflict { detail: String, conflicts: Vec<BookingConflict> },
+    Conflict {
+        detail: String,
+        conflicts: Vec<BookingConflict>,
+    },
     PayloadTooLarge,
     UnsupportedMediaType,
     Validation(Vec<FieldError>),
-    TooManyRequests { retry_after_seconds: u64 },
+    /// Query parameters that are well formed one by one but break a rule together or alone:
+    /// 400, listing every one.
+    InvalidQuery(Vec<FieldError>),
+    TooManyRequests {
+        retry_after_seconds: u64,
+    },
+    /// Too much work waits already; `Retry-After` says when to come back.
+    Busy {
+        retry_after_seconds: u64,
+    },
     Unavailable,
+    /// The body did not arrive in time.
+    RequestTimeout,
+    /// The answer took longer than the service allows a request.
+    TimedOut {
+        seconds: u64,
+    },
     Internal,
 }
 
@@ -35,10 +55,10 @@ pub struct Problem {
     pub detail: String,
     /// Every failing field, on 422.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldError>,
+    pub errors: Vec<dto::FieldError>,
     /// Every overlapping booking, on a double-booking 409.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub conflicts: Vec<BookingConflict>,
+    pub conflicts: Vec<dto::BookingConflict>,
 }
 
 impl ApiError {
@@ -46,9 +66,22 @@ impl ApiError {
         Self::Validation(vec![FieldError::new(field, code, message)])
     }
 
+    /// A query parameter that breaks a rule: 400 naming it.
+    pub fn query(field: &str, code: &'static str, message: impl Into<String>) -> Self {
+        Self::InvalidQuery(vec![FieldError::new(field, code, message)])
+    }
+
+    /// An application error for a request whose input is its query: invalid input is 400.
+    pub fn in_query(error: AppError) -> Self {
+        match error {
+            AppError::Invalid(errors) => Self::InvalidQuery(errors),
+            other => other.into(),
+        }
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+            Self::BadRequest(_) | Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
             Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
@@ -59,10 +92,11 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
             }
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "Validation failed"),
-            Self::TooManyRequests { .. } => {
-                (StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too many failed logins")
-            }
+            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too many attempts"),
+            Self::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy", "Too busy"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
+            Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request-timeout", "Request body too slow"),
+            Self::TimedOut { .. } => (StatusCode::SERVICE_UNAVAILABLE, "timed-out", "Request took too long"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
     }
@@ -79,8 +113,14 @@ impl ApiError {
             Self::UnsupportedMediaType => "send the body as application/json".into(),
             Self::Validation(errors) if errors.len() == 1 => "1 field is invalid".into(),
             Self::Validation(errors) => format!("{} fields are invalid", errors.len()),
+            Self::InvalidQuery(errors) => errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "),
             Self::TooManyRequests { retry_after_seconds } => format!("try again in {retry_after_seconds} seconds"),
+            Self::Busy { retry_after_seconds } => {
+                format!("too many requests are waiting their turn; try again in {retry_after_seconds} seconds")
+            }
             Self::Unavailable => "the database is not answering; try again shortly".into(),
+            Self::RequestTimeout => "the request body stopped arriving; send it again at once".into(),
+            Self::TimedOut { seconds } => format!("the request took longer than {seconds} seconds; try again shortly"),
             Self::Internal => "something went wrong on our side".into(),
         }
     }
@@ -95,11 +135,13 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail: self.detail(),
             errors: match &self {
-                Self::Validation(errors) => errors.clone(),
+                Self::Validation(errors) | Self::InvalidQuery(errors) => {
+                    errors.iter().cloned().map(Into::into).collect()
+                }
                 _ => Vec::new(),
             },
             conflicts: match &self {
-                Self::Conflict { conflicts, .. } => conflicts.clone(),
+                Self::Conflict { conflicts, .. } => conflicts.iter().cloned().map(Into::into).collect(),
                 _ => Vec::new(),
             },
         };
@@ -111,8 +153,11 @@ impl IntoResponse for ApiError {
             Self::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Self::TooManyRequests { retry_after_seconds } => {
+            Self::TooManyRequests { retry_after_seconds } | Self::Busy { retry_after_seconds } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+            }
+            Self::Unavailable | Self::TimedOut { .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
         }
@@ -120,42 +165,20 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
         match error {
-            StoreError::NotFound => Self::NotFound,
-            StoreError::Conflict { constraint, detail, conflicts } => {
-                // Double bookings and unknown migrations say more than their rule's name.
-                let detail = match constraint {
-                    "therapist_double_booked" | "unknown_migration" => detail,
-                    other => carenest_domain::error::describe_conflict(other).to_owned(),
-                };
-                Self::Conflict { detail, conflicts }
-            }
-            StoreError::Invalid(errors) => Self::Validation(errors),
-            StoreError::Unavailable(cause) => {
-                tracing::error!(error = %messages(cause.as_ref()), "database unavailable");
-                Self::Unavailable
-            }
-            StoreError::Other(cause) => {
-                tracing::error!(error = %messages(cause.as_ref()), "database error");
-                Self::Internal
-            }
+            AppError::Unauthorized => Self::Unauthorized,
+            AppError::Forbidden => Self::Forbidden,
+            AppError::NotFound => Self::NotFound,
+            AppError::Conflict { detail, conflicts, .. } => Self::Conflict { detail, conflicts },
+            AppError::Invalid(errors) => Self::Validation(errors),
+            AppError::TooManyRequests { retry_after_seconds } => Self::TooManyRequests { retry_after_seconds },
+            AppError::Busy { retry_after_seconds } => Self::Busy { retry_after_seconds },
+            AppError::Unavailable => Self::Unavailable,
+            AppError::Internal => Self::Internal,
         }
     }
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
-
-/// An error's chain of messages. Only `Display`: a database error's `Debug` can carry the
-/// failing row's values (a child's name, notes), which must never reach a log.
-fn messages(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}

@@ -38,6 +38,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
+            } else if caused_by_body_timeout(&rejection) {
+                ApiError::RequestTimeout
             } else {
                 ApiError::BadRequest("the request body could not be read".into())
             }
@@ -46,8 +48,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Parses a body: syntax errors are 400, shape errors 422 with the failing field's path.
+fn caused_by_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
+/// Parses a body: syntax errors are 400, shape errors 422 with the failing field's path. Every
+/// body is a JSON object (serde would read a struct from an array too).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+        return Err(ApiError::validation("body", "type", "the body must be a JSON object"));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let parsed = serde_path_to_error::deserialize(&mut deserializer);
     let value = parsed.map_err(|error| {
@@ -155,7 +173,8 @@ impl Pagination {
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(ApiError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}")));
         }
-        let after = self.cursor.as_deref().map(decode_cursor).transpose()?;
+        // `?cursor=` is the first page, as no cursor is.
+        let after = self.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
         Ok(PageRequest { after, limit })
     }
 }
@@ -169,8 +188,14 @@ fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> Result<K, ApiError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(|| ApiError::BadRequest("cursor is not one this service gave out".into()))
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        // No cursor this service gives out holds a NUL, which PostgreSQL could not compare.
+        .filter(|key| !carenest_domain::validation::holds_nul(key))
+        .and_then(|key| serde_json::from_value(key).ok())
+        .ok_or_else(|| {
+            let message = "cursor is not one this service gave out; pass a nextCursor as it came";
+            ApiError::InvalidQuery(vec![carenest_domain::validation::FieldError::new("cursor", "cursor", message)])
+        })
 }
 
 /// A page of a list as the API answers it.
@@ -183,23 +208,11 @@ pub struct ListBody<T> {
 }
 
 impl<T> ListBody<T> {
-    pub fn from_page<K: Serialize>(page: carenest_domain::page::Page<T, K>) -> Self {
-        Self { next_cursor: page.next.as_ref().map(encode_cursor), items: page.items }
-    }
-}
-
-/// The client's address, when the server was started with connect info (tests that call the
-/// router directly have none).
-pub struct ClientAddress(pub Option<std::net::IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let address = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|axum::extract::ConnectInfo(address)| address.ip());
-        Ok(ClientAddress(address))
+    /// A page of domain values in their wire form.
+    pub fn from_page<U: Into<T>, K: Serialize>(page: carenest_domain::page::Page<U, K>) -> Self {
+        Self {
+            next_cursor: page.next.as_ref().map(encode_cursor),
+            items: page.items.into_iter().map(Into::into).collect(),
+        }
     }
 }

@@ -1,101 +1,52 @@
 //! CareNest's HTTP API: one router per area, joined by [`app`].
 
 pub mod auth;
-mod calendar;
+pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod network;
 mod openapi;
 mod routes;
+pub mod serve;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{header, HeaderName, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use carenest_domain::accounts::ThrottlePolicy;
-use carenest_domain::audit::{AuditAction, AuditEntry};
-use carenest_domain::ids::UserId;
+use carenest_app::App;
 use carenest_domain::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use crate::error::{ApiError, ApiResult};
+pub use crate::network::HttpSettings;
 pub use crate::openapi::openapi_json;
 
-/// Settings the HTTP layer needs; the binary fills them from configuration.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// How long a login token lives.
-    pub token_ttl: chrono::Duration,
-    /// Failed logins allowed per username in a window.
-    pub throttle_per_username: ThrottlePolicy,
-    /// Failed logins allowed per client address in a window.
-    pub throttle_per_client: ThrottlePolicy,
-    /// The practice's time zone: session times are its wall-clock times.
-    pub practice_time_zone: chrono_tz::Tz,
-}
+pub use carenest_app::Settings;
 
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            token_ttl: chrono::Duration::days(30),
-            throttle_per_username: ThrottlePolicy { max_failures: 5, window: chrono::Duration::minutes(15) },
-            throttle_per_client: ThrottlePolicy { max_failures: 50, window: chrono::Duration::minutes(15) },
-            practice_time_zone: chrono_tz::Europe::Amsterdam,
-        }
-    }
-}
-
-/// What every handler shares: the store and the settings. No other state lives in a process.
+/// What every handler shares: the application and how it faces the network. No other state
+/// lives in a process.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub settings: Arc<Settings>,
+    pub app: App,
+    pub http: Arc<HttpSettings>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
-        Self { store, settings: Arc::new(settings) }
+        Self { app: App::new(store, settings), http: Arc::new(HttpSettings::default()) }
     }
 
-    /// Appends to the audit log: who did what to whose data. Never content.
-    pub async fn audit(
-        &self,
-        actor: &auth::CurrentUser,
-        action: AuditAction,
-        resource_type: &str,
-        resource_id: i64,
-        subject: UserId,
-    ) -> ApiResult<()> {
-        self.audit_many(actor, action, resource_type, &[(resource_id, subject)]).await
-    }
-
-    pub async fn audit_many(
-        &self,
-        actor: &auth::CurrentUser,
-        action: AuditAction,
-        resource_type: &str,
-        resources: &[(i64, UserId)],
-    ) -> ApiResult<()> {
-        let at = carenest_domain::time::now();
-        let entries: Vec<AuditEntry> = resources
-            .iter()
-            .map(|(resource_id, subject)| AuditEntry {
-                at,
-                actor_user_id: actor.id(),
-                actor_role: actor.role(),
-                action,
-                resource_type: resource_type.to_owned(),
-                resource_id: *resource_id,
-                subject_user_id: *subject,
-            })
-            .collect();
-        Ok(self.store.record_audit(&entries).await?)
+    pub fn with_http(self, http: HttpSettings) -> Self {
+        Self { http: Arc::new(http), ..self }
     }
 }
 
@@ -103,16 +54,30 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
+    let http = state.http.clone();
     let api = Router::new()
         .merge(routes::accounts::router())
         .merge(routes::family::router())
-        .merge(routes::scheduling::router());
-    Router::new()
-        .nest("/api/v1", api)
-        .merge(routes::ops::router())
+        .merge(routes::scheduling::router())
+                .merge(routes::availability::router())
+        .merge(routes::audit::router());
+    let mut router =
+        Router::new().nest("/api/v1", api).merge(routes::ops::router()).merge(routes::availability::feeds_router());
+    if http.metrics_with_api {
+        router = router.merge(routes::ops::metrics_router());
+    }
+    let router = router
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
         .layer(middleware::from_fn(problem_for_bare_errors))
+        .layer(RequestBodyTimeoutLayer::new(http.body_timeout))
+        .layer(middleware::from_fn_with_state(http.request_timeout, network::whole_request_timeout));
+    let router = match http.cors() {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
+                .layer(middleware::from_fn(uncacheable_api_answers))
         .layer(middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal.into_response()))
@@ -125,7 +90,28 @@ pub fn app(state: AppState) -> Router {
                 tracing::info_span!("request", method = %request.method(), route, request_id, user_id = tracing::field::Empty)
             }),
         )
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        // Outermost, so that no answer lacks it, a panic's included.
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("x-content-type-options"),
+            HeaderValue::from_static("nosniff"),
+        ))
+}
+
+/// `/metrics` alone, for a listener of its own that need not face the internet.
+pub fn metrics_app(state: AppState) -> Router {
+    routes::ops::metrics_router().with_state(state)
+}
+
+/// Every API answer is someone's data or about their credentials, errors included: no cache
+/// may keep it.
+async fn uncacheable_api_answers(request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/v1/");
+    let mut response = next.run(request).await;
+    if api {
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// Errors the framework answers itself (405 with its `Allow` header) get a problem body too.

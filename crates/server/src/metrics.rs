@@ -33,7 +33,8 @@ pub fn recorder() -> &'static PrometheusHandle {
 pub async fn track(request: Request, next: Next) -> Response {
     recorder();
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let _in_flight = InFlight::new();
+    let method = method_label(request.method()).to_owned();
     let route =
         request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
@@ -44,11 +45,51 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
+/// Counts a request in `http_requests_in_flight` while it lives, however it ends.
+struct InFlight;
+
+impl InFlight {
+    fn new() -> Self {
+        metrics::gauge!("http_requests_in_flight").increment(1.0);
+        Self
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!("http_requests_in_flight").decrement(1.0);
+    }
+}
+
+/// The method as a label: invented methods would otherwise each add series without limit.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// A tracing layer that turns sqlx's per-statement events into a latency histogram by kind of
-/// statement (`select`, `insert`, ...). Install it with a filter that lets `sqlx::query` debug
-/// events through; the statement text itself is not kept.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct QueryTimings;
+/// statement (`select`, `insert`, ...), and logs and counts the statements slower than a
+/// threshold. Install it with a filter that lets `sqlx::query` debug events through; neither
+/// the statement's text nor its parameters are kept or logged.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryTimings {
+    pub slow: std::time::Duration,
+}
+
+impl Default for QueryTimings {
+    fn default() -> Self {
+        Self { slow: std::time::Duration::from_millis(100) }
+    }
+}
 
 #[derive(Default)]
 struct StatementEvent {
@@ -87,6 +128,11 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for QueryTimings {
                 }
                 _ => "other".to_owned(),
             };
+                        if seconds >= self.slow.as_secs_f64() {
+                let milliseconds = (seconds * 1000.0).round() as u64;
+                tracing::warn!(target: "carenest::slow_statement", statement = %kind, milliseconds, "slow statement");
+                metrics::counter!("db_slow_statements_total", "statement" => kind.clone()).increment(1);
+            }
             metrics::histogram!("db_query_duration_seconds", "statement" => kind).record(seconds);
         }
     }

@@ -8,6 +8,7 @@ use carenest_domain::ids::UserId;
 use carenest_server::Settings;
 use carenest_store_tests::{on_both_backends, TestDb};
 use common::{TestApp, PASSWORD};
+use futures::future::join_all;
 use serde_json::json;
 
 async fn registering_answers_the_user_and_a_token_that_works(db: &TestDb) {
@@ -92,7 +93,7 @@ async fn every_protected_route_refuses_missing_malformed_expired_and_revoked_tok
     let app = TestApp::new(db);
     let (anna, revoked) = app.register("anna").await;
     assert_eq!(app.send(Method::POST, "/api/v1/auth/logout", Some(&revoked), None).await.status, 204);
-    let (expired, hash) = carenest_server::auth::new_token();
+    let (expired, hash) = carenest_app::passwords::new_token();
     db.store()
         .insert_token(UserId(anna), &hash, carenest_domain::time::now() - chrono::Duration::seconds(1))
         .await
@@ -213,8 +214,15 @@ async fn a_new_password_needs_the_current_one_and_revokes_other_tokens(db: &Test
 
 async fn erasing_the_account_needs_the_password_and_leaves_nothing_behind(db: &TestDb) {
     let app = TestApp::new(db);
+    app.login("anna@example.org", "a guess before the account existed").await.problem(401);
     let (anna, token) = app.parent("anna").await;
-    app.post("/api/v1/children", &token, json!({"name": "Noor", "age": 3})).await;
+    let (_, admin) = app.admin(db, "admin").await;
+    let noor = app.post("/api/v1/children", &token, json!({"name": "Noor", "age": 3})).await.json()["id"].clone();
+    let tess = app.post("/api/v1/therapists", &admin, json!({"name": "Tess"})).await.json()["id"].clone();
+    let session = json!({"date": "2026-12-01", "startTime": "09:00", "endTime": "10:00", "therapistIds": [tess],
+        "childProfileId": noor, "notes": "Slaapt slecht."});
+    let session = app.post("/api/v1/sessions", &admin, session).await.json()["id"].clone();
+    app.login("anna@example.org", "a wrong guess").await.problem(401);
     let wrong = app.send(Method::DELETE, "/api/v1/me", Some(&token), Some(json!({"password": "nope nope"}))).await;
     assert_eq!(wrong.invalid_fields(), ["password"]);
     assert_eq!(
@@ -239,6 +247,17 @@ async fn erasing_the_account_needs_the_password_and_leaves_nothing_behind(db: &T
         Some("0"),
         "audit rows stay"
     );
+    let erased = format!("SELECT CAST(count(*) AS TEXT) FROM audit_log WHERE actor_user_id = {anna} AND action = 'delete' AND resource_type = 'user' AND resource_id = {anna}");
+    assert_eq!(raw.text(&erased).await.as_deref(), Some("1"), "the erase itself is recorded");
+    let notes = format!("SELECT COALESCE(notes, 'none') || '/' || COALESCE(CAST(child_profile_id AS TEXT), 'none') FROM sessions WHERE id = {session}");
+    assert_eq!(
+        raw.text(&notes).await.as_deref(),
+        Some("none/none"),
+        "the practice keeps the slot, not what was written"
+    );
+    // (The login tried after the erase counts against the name "anna", as for any unknown name.)
+    let counters = format!("SELECT CAST(count(*) AS TEXT) FROM login_throttles WHERE throttle_key IN ('account:{anna}', 'login:anna@example.org')");
+    assert_eq!(raw.text(&counters).await.as_deref(), Some("0"), "no login counter names the erased account");
 }
 
 async fn the_export_holds_everything_but_secrets(db: &TestDb) {
@@ -255,26 +274,82 @@ async fn the_export_holds_everything_but_secrets(db: &TestDb) {
     assert_eq!(body["childProfiles"][0]["developmentNotes"], "Says ten words.");
     assert_eq!(body["parentingGoals"][0]["title"], "Sleep through");
     assert!(body["accessLog"].as_array().unwrap().len() >= 3);
+    let actions: Vec<_> = body["actions"].as_array().unwrap().iter().map(|a| a["resourceType"].clone()).collect();
+    assert!(actions.contains(&json!("child_profile")) && actions.contains(&json!("parenting_goal")), "{actions:?}");
+    assert_eq!(body["tokens"].as_array().unwrap().len(), 1, "the live token, as metadata");
+    assert!(body["tokens"][0]["expiresAt"].is_string());
+    assert!(body.get("therapist").is_none(), "a parent has no therapist record");
     assert!(!export.text.contains(&token) && !export.text.contains("argon2"), "no token or hash in the export");
+}
+
+async fn a_therapists_export_holds_their_schedule_without_the_families_data(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, admin) = app.admin(db, "admin").await;
+    let (_, anna) = app.parent("anna").await;
+    let (tess_user, tess) = app.register("tess").await;
+    let therapist = app.post("/api/v1/therapists", &admin, json!({"name": "Tess", "userId": tess_user})).await;
+    let noor = app.post("/api/v1/children", &anna, json!({"name": "Noor", "age": 3})).await.json()["id"].clone();
+    let session = json!({"date": "2026-12-01", "startTime": "09:00", "endTime": "10:00",
+        "therapistIds": [therapist.json()["id"]], "childProfileId": noor, "notes": "Slaapt slecht."});
+    app.post("/api/v1/sessions", &admin, session).await;
+    app.get("/api/v1/sessions", &tess).await;
+    let export = app.get("/api/v1/me/export", &tess).await;
+    let body = export.json();
+    assert_eq!(body["therapist"]["therapist"]["name"], "Tess");
+    let schedule = body["therapist"]["schedule"].as_array().unwrap();
+    assert_eq!(schedule.len(), 1);
+    assert_eq!(schedule[0]["startTime"], "09:00:00");
+    assert!(schedule[0]["notes"].is_null() && schedule[0]["childProfileId"].is_null(), "{}", schedule[0]);
+    assert!(!export.text.contains("Slaapt") && !export.text.contains("Noor"));
+    let reads = body["actions"].as_array().unwrap().iter().filter(|a| a["action"] == "read").count();
+    assert!(reads >= 1, "the therapist's reads of the family's session are theirs to see");
+}
+
+async fn admins_search_the_audit_log_and_nobody_else_can(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, admin) = app.admin(db, "admin").await;
+    let (anna_id, anna) = app.parent("anna").await;
+    app.post("/api/v1/children", &anna, json!({"name": "Noor", "age": 3})).await;
+    app.get("/api/v1/audit", &anna).await.problem(403);
+    let all = app.get(&format!("/api/v1/audit?subjectUserId={anna_id}&limit=1"), &admin).await.json();
+    assert_eq!(all["items"].as_array().unwrap().len(), 1);
+    assert_eq!(all["items"][0]["resourceType"], "child_profile", "newest first");
+    assert!(all["items"][0]["id"].is_i64());
+    let next = app.get(&format!("/api/v1/audit?subjectUserId={anna_id}&cursor={}", all["nextCursor"].as_str().unwrap()), &admin).await;
+    assert_eq!(next.json()["items"][0]["resourceType"], "parent_profile");
+    let filtered = app.get("/api/v1/audit?action=create&resourceType=child_profile&from=2000-01-01T00:00:00Z", &admin).await;
+    assert_eq!(filtered.json()["items"].as_array().unwrap().len(), 1);
+    let bad = app.get("/api/v1/audit?action=peek&from=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z", &admin).await;
+    assert_eq!(bad.problem(400)["errors"][0]["field"], "action");
+    let backwards = app.get("/api/v1/audit?from=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z", &admin).await;
+    assert_eq!(backwards.problem(400)["errors"][0]["field"], "until");
+    let reads = app.get("/api/v1/audit?resourceType=audit_log", &admin).await.json();
+    assert_eq!(reads["items"].as_array().unwrap().len(), 3, "the admin's three searches that answered are recorded");
 }
 
 async fn failed_logins_are_throttled_across_two_app_instances_sharing_a_database(db: &TestDb) {
     let settings = Settings {
-        throttle_per_username: ThrottlePolicy { max_failures: 3, window: chrono::Duration::minutes(15) },
+        throttle_per_account: ThrottlePolicy { max_failures: 3, window: chrono::Duration::minutes(15) },
         ..Settings::default()
     };
     let first = TestApp::with_settings(db, settings.clone());
     let second_db_store = db.second_store().await;
     let second = TestApp { router: carenest_server::app(carenest_server::AppState::new(second_db_store, settings)) };
-    first.register("anna").await;
-    first.login("anna", "wrong one").await.problem(401);
-    second.login("ANNA", "wrong two").await.problem(401);
-    first.login("anna", "wrong three").await.problem(401);
+    let (anna, _) = first.register("anna").await;
+    let guesses = join_all([
+        first.login("anna", "wrong one"),
+        second.login("ANNA", "wrong two"),
+        first.login("anna", "wrong three"),
+    ])
+    .await;
+    for guess in guesses {
+        guess.problem(401);
+    }
     let throttled = second.login("anna", PASSWORD).await;
     throttled.problem(429);
     let retry_after: u64 = throttled.headers.get(header::RETRY_AFTER).unwrap().to_str().unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry_after));
-    db.store().clear_login_failures(&[carenest_domain::accounts::ThrottleKey::username("anna")]).await.unwrap();
+    db.store().clear_attempts(&[carenest_domain::accounts::ThrottleKey::account(UserId(anna))]).await.unwrap();
     assert_eq!(first.login("anna", PASSWORD).await.status, 200);
     second.login("anna", "wrong again").await.problem(401);
     assert_eq!(second.login("anna", PASSWORD).await.status, 200, "a success resets the count");
@@ -291,6 +366,8 @@ on_both_backends!(
     an_admin_changes_roles_but_the_last_admin_cannot_demote_themself,
     a_new_password_needs_the_current_one_and_revokes_other_tokens,
     erasing_the_account_needs_the_password_and_leaves_nothing_behind,
-    the_export_holds_everything_but_secrets,
+        the_export_holds_everything_but_secrets,
+    admins_search_the_audit_log_and_nobody_else_can,
+    a_therapists_export_holds_their_schedule_without_the_families_data,
     failed_logins_are_throttled_across_two_app_instances_sharing_a_database,
 );

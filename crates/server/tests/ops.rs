@@ -82,7 +82,7 @@ async fn malformed_bodies_are_400_and_wrong_shapes_422_naming_the_field(db: &Tes
             Some(json!({"username": 7, "email": "a@example.org", "password": "x"})),
         )
         .await;
-    assert_eq!(wrong_type.invalid_fields(), ["username"]);
+    assert_eq!(wrong_type.invalid_fields(), ["username", "password"], "a wrong type and a broken rule, both named");
     let not_json =
         Request::post("/api/v1/auth/login").header(header::CONTENT_TYPE, "text/plain").body(Body::from("hi")).unwrap();
     app.raw(not_json).await.problem(415);

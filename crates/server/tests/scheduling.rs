@@ -69,8 +69,8 @@ async fn a_double_booking_is_409_listing_every_conflict_and_writes_nothing(db: &
     assert_eq!(
         problem["conflicts"],
         json!([
-            {"therapistId": anna, "sessionId": first["id"], "date": "2026-12-01", "startTime": "09:00:00", "endTime": "10:00:00"},
-            {"therapistId": bram, "sessionId": second["id"], "date": "2026-12-01", "startTime": "10:00:00", "endTime": "11:00:00"},
+            {"therapistId": anna, "reason": "booked", "sessionId": first["id"], "date": "2026-12-01", "startTime": "09:00:00", "endTime": "10:00:00"},
+            {"therapistId": bram, "reason": "booked", "sessionId": second["id"], "date": "2026-12-01", "startTime": "10:00:00", "endTime": "11:00:00"},
         ])
     );
     assert_eq!(app.get("/api/v1/sessions", &admin).await.json()["items"].as_array().unwrap().len(), 2);
@@ -170,6 +170,31 @@ async fn parents_see_their_childrens_sessions_and_therapists_edit_only_their_not
         .map(|e| e["action"].as_str().unwrap().to_owned())
         .collect();
     assert!(by_tess.contains(&"read".to_owned()) && by_tess.contains(&"update".to_owned()), "{log}");
+}
+
+async fn every_answer_that_hands_a_childs_session_to_staff_is_in_the_familys_access_log(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (admin_id, admin) = app.admin(db, "admin").await;
+    let (_, anna) = app.parent("anna").await;
+    let tess = therapist(&app, &admin, "Tess").await;
+    let noor =
+        app.post("/api/v1/children", &anna, json!({"name": "Noor", "age": 3})).await.json()["id"].as_i64().unwrap();
+    let session = book(&app, &admin, json!({"date": "2026-12-01", "startTime": "09:00", "endTime": "10:00", "therapistIds": [tess], "childProfileId": noor, "notes": "Slaapt slecht."})).await;
+    let path = format!("/api/v1/sessions/{}", session["id"]);
+    let reads_by_admin = || async {
+        let log = app.get("/api/v1/me/access-log?limit=200", &anna).await.json();
+        let items = log["items"].as_array().unwrap().clone();
+        items.iter().filter(|e| e["actorUserId"] == admin_id && e["action"] == "read").count()
+    };
+    let before = reads_by_admin().await;
+    let unchanged = app.patch(&path, &admin, json!({})).await;
+    assert_eq!(unchanged.json()["notes"], "Slaapt slecht.", "a no-op change still answers the notes");
+    assert_eq!(reads_by_admin().await, before + 1, "the no-op PATCH is a read");
+    let again = app.put(&format!("{path}/therapists/{tess}"), &admin, json!({})).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(reads_by_admin().await, before + 2, "adding a therapist who is already there is a read");
+    app.get(&path, &admin).await;
+    assert_eq!(reads_by_admin().await, before + 3);
 }
 
 async fn therapists_are_added_and_removed_one_at_a_time(db: &TestDb) {
@@ -292,7 +317,7 @@ async fn dates_beyond_what_every_backend_holds_are_422_not_500(db: &TestDb) {
         .post(
             "/api/v1/sessions",
             &admin,
-            json!({"date": "1899-12-31", "startTime": "09:00", "endTime": "10:00", "therapistIds": [anna]}),
+            json!({"date": "0000-12-31", "startTime": "09:00", "endTime": "10:00", "therapistIds": [anna]}),
         )
         .await;
     assert_eq!(old.invalid_fields(), ["date"]);
@@ -310,9 +335,18 @@ async fn dates_beyond_what_every_backend_holds_are_422_not_500(db: &TestDb) {
     let goal = app.post("/api/v1/goals", &parent, json!({"title": "Far", "targetDate": "12345-01-01"})).await;
     assert_eq!(goal.invalid_fields(), ["targetDate"]);
     let child = app
-        .post("/api/v1/children", &parent, json!({"name": "Noor", "age": 3, "lastAssessment": "1066-10-14T09:00:00Z"}))
+        .post("/api/v1/children", &parent, json!({"name": "Noor", "age": 3, "lastAssessment": "0000-10-14T09:00:00Z"}))
         .await;
     assert_eq!(child.invalid_fields(), ["lastAssessment"]);
+    let shifted = json!({"name": "Noor", "age": 3, "lastAssessment": "0001-01-01T00:30:00+01:00"});
+    assert_eq!(
+        app.post("/api/v1/children", &parent, shifted).await.invalid_fields(),
+        ["lastAssessment"],
+        "year 0 in UTC"
+    );
+    let old = json!({"name": "Noor", "age": 3, "lastAssessment": "1066-10-14T09:00:00Z"});
+    let old = app.post("/api/v1/children", &parent, old).await;
+    assert_eq!(old.json()["lastAssessment"], "1066-10-14T09:00:00Z", "early years read back alike: {}", old.text);
 }
 
 on_both_backends!(
@@ -324,5 +358,6 @@ on_both_backends!(
     session_input_is_validated_all_at_once,
     parents_see_their_childrens_sessions_and_therapists_edit_only_their_notes,
     therapists_are_added_and_removed_one_at_a_time,
+    every_answer_that_hands_a_childs_session_to_staff_is_in_the_familys_access_log,
     therapists_are_listed_by_name_searched_and_linked_to_users,
 );

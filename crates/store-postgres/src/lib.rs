@@ -1,145 +1,223 @@
-//! CareNest's store on PostgreSQL: plain SQL with bound parameters, one transaction for every
-//! multi-row write, and row locks that close check-then-write races.
+//! CareNest on PostgreSQL: the dialect of the one store (`carenest-store-sql`) and the
+//! migrations. Arrays, `jsonb` and `timestamptz` are native; lists are bound as arrays and
+//! matched with `= ANY`; row locks are `FOR UPDATE`, taken in id order by the store.
 
-mod accounts;
-mod audit;
-mod family;
-mod ops;
-mod rows;
-mod scheduling;
-mod suggestions;
-
+use std::future::Future;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use carenest_domain::error::known_constraint;
-use carenest_domain::suggestions::{Embedder, HashedNgrams};
-use carenest_domain::StoreError;
-use sqlx::migrate::MigrateDatabase;
+use carenest_domain::{StoreError, StoreResult};
+use carenest_store_sql::dialect::run;
+use carenest_store_sql::dialect::migrations_up_to;
+use carenest_store_sql::{broken_rule, known_constraint, Arg, Dialect, PoolSettings, RuleKind, Sql, SqlStore};
+use serde_json::Value;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, PgPool, Postgres};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPoolOptions, PgQueryResult, PgRow};
+use sqlx::query::Query;
+use sqlx::{ConnectOptions, PgPool, Postgres, Row};
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// How a pool is sized and how long callers wait for a connection.
-#[derive(Debug, Clone, Copy)]
-pub struct PoolSettings {
-    pub max_connections: u32,
-    pub acquire_timeout: Duration,
-}
+/// The PostgreSQL dialect.
+pub struct Pg;
 
-impl Default for PoolSettings {
-    fn default() -> Self {
-        Self { max_connections: 10, acquire_timeout: Duration::from_secs(5) }
+/// The store on PostgreSQL.
+pub type PgStore = SqlStore<Pg>;
+
+fn bind<'q>(query: Query<'q, Postgres, PgArguments>, arg: Arg<'q>) -> Query<'q, Postgres, PgArguments> {
+    match arg {
+        Arg::Int(value) => query.bind(value),
+        Arg::Bool(value) => query.bind(value),
+        Arg::Text(value) => query.bind(value),
+        Arg::Bytes(value) => query.bind(value),
+        Arg::Date(value) => query.bind(value),
+        Arg::Time(value) => query.bind(value),
+        Arg::Timestamp(value) => query.bind(value),
+        Arg::Json(value) => query.bind(sqlx::types::Json(value)),
+        Arg::Texts(values) => query.bind(values.into_owned()),
+        Arg::Ints(values) => query.bind(values),
+        Arg::Dates(values) => query.bind(values),
     }
 }
 
-#[derive(Clone)]
-pub struct PgStore {
-    pool: PgPool,
-    /// Turns families into the embeddings suggestions compare.
-    embedder: Arc<dyn Embedder>,
+fn affected(result: &PgQueryResult) -> u64 {
+    result.rows_affected()
 }
 
-fn options(url: &str) -> Result<PgConnectOptions, StoreError> {
+fn options(url: &str) -> StoreResult<PgConnectOptions> {
     PgConnectOptions::from_str(url)
-        .map(|options| options.application_name("carenest").log_statements(tracing::log::LevelFilter::Debug))
+        .map(|options| {
+            // Statement timings, and the slow ones, are reported by the service itself, without
+            // statement text; sqlx's own slow-statement warning is off.
+            options
+                .application_name("carenest")
+                .log_statements(tracing::log::LevelFilter::Debug)
+                .log_slow_statements(tracing::log::LevelFilter::Off, Duration::MAX)
+        })
         .map_err(|error| StoreError::Unavailable(format!("invalid PostgreSQL URL: {error}").into()))
 }
 
-impl PgStore {
-    /// Connects and checks the connection works, so a bad URL, host or password is reported
-    /// here rather than on the first request.
-    pub async fn connect(url: &str, settings: PoolSettings) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .acquire_timeout(settings.acquire_timeout)
-            .connect_with(options(url)?)
-            .await
-            .map_err(map_error)?;
-        Ok(Self { pool, embedder: Arc::new(HashedNgrams) })
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    /// Uses another embedder than the built-in hashed n-grams.
-    pub fn with_embedder(self, embedder: Arc<dyn Embedder>) -> Self {
-        Self { embedder, ..self }
-    }
+/// A one-connection pool on which statements may run as long as they need: a migration that
+/// builds an index on a big table must not be cancelled by the limit meant for requests.
+async fn without_statement_timeout(pool: &PgPool) -> StoreResult<PgPool> {
+    let options = pool.connect_options().as_ref().clone().options([("statement_timeout", "0")]);
+    PgPoolOptions::new().max_connections(1).connect_with(options).await.map_err(Pg::map_error)
 }
 
-/// Creates the database the URL names. Returns false when it already exists.
-pub async fn create_database(url: &str) -> Result<bool, StoreError> {
-    if Postgres::database_exists(url).await.map_err(map_error)? {
-        return Ok(false);
-    }
-    Postgres::create_database(url).await.map_err(map_error)?;
-    Ok(true)
-}
+impl Dialect for Pg {
+    type Db = Postgres;
+    type Row = PgRow;
 
-/// Drops the database the URL names, closing other connections to it. Returns false when it
-/// did not exist.
-pub async fn drop_database(url: &str) -> Result<bool, StoreError> {
-    if !Postgres::database_exists(url).await.map_err(map_error)? {
-        return Ok(false);
-    }
-    Postgres::force_drop_database(url).await.map_err(map_error)?;
-    Ok(true)
-}
+    const NAME: &'static str = "postgres";
+    const BEGIN_WRITE: &'static str = "BEGIN";
+    const BEGIN_SNAPSHOT: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const FOR_SHARE: &'static str = " FOR SHARE";
+    const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+    // Other sessions on the database are ended, as `DROP DATABASE ... WITH (FORCE)` does.
+    const FORCE_DROP: bool = true;
 
-/// Maps a driver error onto the domain's: named constraints become conflicts or invalid input,
-/// connection trouble becomes `Unavailable`, the rest `Other` (logged, never shown).
-pub(crate) fn map_error(error: sqlx::Error) -> StoreError {
-    match &error {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(db) => {
-            let constraint = db.constraint().and_then(known_constraint);
-            match (db.code().as_deref(), constraint) {
-                (Some("23505"), Some(name)) => StoreError::conflict(name, "already exists"),
-                (Some("23514"), Some(name)) => StoreError::invalid(name, "constraint", format!("violates {name}")),
-                // A rule without a known name is still a broken rule, not a server fault.
-                (Some("23505"), None) => StoreError::conflict("unique", "already exists"),
-                (Some("23514" | "22007" | "22008"), None) => {
-                    StoreError::invalid("body", "constraint", "a value breaks a rule of the data model")
+        const OVERRIDING_IDENTITY: &'static str = " OVERRIDING SYSTEM VALUE";
+
+    fn reset_identity(table: &str) -> Option<String> {
+        Some(format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM {table}"
+        ))
+    }
+
+    fn for_update_of(alias: &str) -> String {
+        format!(" FOR UPDATE OF {alias}")
+    }
+
+    fn in_list(column: &str, param: usize) -> String {
+        format!("{column} = ANY(${param})")
+    }
+
+    fn not_in_list(column: &str, param: usize) -> String {
+        format!("NOT ({column} = ANY(${param}))")
+    }
+
+    fn list_table(param: usize, alias: &str) -> String {
+        format!("unnest(${param}) WITH ORDINALITY AS {alias}(value, position)")
+    }
+
+    fn matches_ci(column: &str, param: usize) -> String {
+        format!("{column} ILIKE ${param}")
+    }
+
+    fn table_exists(table: &str) -> String {
+        format!("SELECT to_regclass('{table}') IS NOT NULL AS present")
+    }
+
+    fn explain(sql: &str) -> String {
+        format!("EXPLAIN {sql}")
+    }
+
+    fn plan_line(row: &PgRow) -> StoreResult<String> {
+        row.try_get(0).map_err(StoreError::other)
+    }
+
+    fn list(row: &PgRow, column: &str) -> StoreResult<Vec<String>> {
+        row.try_get(column).map_err(StoreError::other)
+    }
+
+    fn json(row: &PgRow, column: &str) -> StoreResult<Value> {
+        row.try_get(column).map_err(StoreError::other)
+    }
+
+    fn map_error(error: sqlx::Error) -> StoreError {
+        match &error {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) => {
+                let constraint = db.constraint().and_then(known_constraint);
+                match db.code().as_deref() {
+                    Some("23505") => broken_rule(RuleKind::Unique, constraint),
+                    // A check, or an exclusion such as the working-hours overlap trigger's.
+                    Some("23514" | "23P01") => broken_rule(RuleKind::Check, constraint),
+                    // Invalid datetime format, datetime field overflow, a NUL character (which
+                    // PostgreSQL's text can't hold; input checks refuse it first, this is the
+                    // net under them): a value, not a fault.
+                    Some("22007" | "22008" | "22021" | "22P05" | "54000") => broken_rule(RuleKind::Check, None),
+                    Some("23503") => broken_rule(RuleKind::ForeignKey, constraint),
+                    // Admin shutdown, cannot connect now, too many connections, statement timeout.
+                    Some(code)
+                        if code.starts_with("57P") || code.starts_with("08") || matches!(code, "53300" | "57014") =>
+                    {
+                        StoreError::Unavailable(Box::new(error))
+                    }
+                    _ => StoreError::Other(Box::new(error)),
                 }
-                (Some("23503"), _) => {
-                    StoreError::invalid("reference", "unknown_reference", "refers to a record that does not exist")
-                }
-                // Admin shutdown, cannot connect now, too many connections.
-                (Some(code), _) if code.starts_with("57P") || code.starts_with("08") || code == "53300" => {
-                    StoreError::Unavailable(Box::new(error))
-                }
-                _ => StoreError::Other(Box::new(error)),
             }
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(error)),
+            _ => StoreError::Other(Box::new(error)),
         }
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(error)),
-        _ => StoreError::Other(Box::new(error)),
     }
-}
 
-pub(crate) trait ResultExt<T> {
-    fn store(self) -> Result<T, StoreError>;
-}
-
-impl<T> ResultExt<T> for Result<T, sqlx::Error> {
-    fn store(self) -> Result<T, StoreError> {
-        self.map_err(map_error)
+    fn fetch_all<'a>(
+        conn: &'a mut PgConnection,
+        sql: Sql<'a>,
+    ) -> impl Future<Output = Result<Vec<PgRow>, sqlx::Error>> + Send + 'a {
+        run::fetch_all::<Postgres>(conn, sql, bind)
     }
-}
 
-/// `(version, description)` of every up migration this binary carries.
-pub(crate) fn known_migrations() -> Vec<(i64, String)> {
-    MIGRATOR
-        .iter()
-        .filter(|m| m.migration_type.is_up_migration())
-        .map(|m| (m.version, m.description.to_string()))
-        .collect()
+    fn fetch_optional<'a>(
+        conn: &'a mut PgConnection,
+        sql: Sql<'a>,
+    ) -> impl Future<Output = Result<Option<PgRow>, sqlx::Error>> + Send + 'a {
+        run::fetch_optional::<Postgres>(conn, sql, bind)
+    }
+
+    fn execute<'a>(
+        conn: &'a mut PgConnection,
+        sql: Sql<'a>,
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'a {
+        run::execute::<Postgres>(conn, sql, bind, affected)
+    }
+
+    async fn idle_in_transaction(pool: &PgPool) -> StoreResult<usize> {
+        // The server's view of every session on this database, asked from a connection outside
+        // the pool: a pooled one might be the very connection in question.
+        let sql = Sql::new(
+            "SELECT count(*) AS inside FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'",
+        );
+        let mut conn = pool.connect_options().connect().await.map_err(Self::map_error)?;
+        let row = run::fetch_optional::<Postgres>(&mut conn, sql, bind).await.map_err(Self::map_error)?;
+        sqlx::Connection::close(conn).await.map_err(Self::map_error)?;
+        let inside: i64 = row.ok_or(StoreError::NotFound)?.try_get("inside").map_err(StoreError::other)?;
+        Ok(usize::try_from(inside).unwrap_or_default())
+    }
+
+    async fn connect(url: &str, settings: PoolSettings) -> StoreResult<PgPool> {
+        let limit = format!("{}ms", settings.statement_timeout.as_millis().max(1));
+        let options = options(url)?.options([("statement_timeout", limit)]);
+        PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout.unwrap_or(Self::DEFAULT_ACQUIRE_TIMEOUT))
+            .connect_with(options)
+            .await
+            .map_err(Self::map_error)
+    }
+
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
+
+        async fn run_migrations(pool: &PgPool, up_to: Option<i64>) -> StoreResult<()> {
+        let unlimited = without_statement_timeout(pool).await?;
+        let outcome = migrations_up_to(&MIGRATOR, up_to).run(&unlimited).await.map_err(StoreError::other);
+        unlimited.close().await;
+        outcome
+    }
+
+    async fn undo_migrations(pool: &PgPool, target: i64) -> StoreResult<()> {
+        let unlimited = without_statement_timeout(pool).await?;
+        let outcome = MIGRATOR.undo(&unlimited, target).await.map_err(StoreError::other);
+        unlimited.close().await;
+        outcome
+    }
 }

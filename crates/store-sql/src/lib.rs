@@ -1,82 +1,381 @@
-//! SQL that reads the same on both backends. `QueryBuilder` writes each database's own
-//! placeholders, so a statement built here serves PostgreSQL and SQLite alike; statements
-//! whose text differs (arrays against JSON lists, row locks) stay in the backend crates.
+//! The one CareNest store: every store trait implemented once, generic over a [`Dialect`].
+//!
+//! Transaction bodies, the order of their steps, the audit writes, the row mapping and the
+//! mapping of errors by constraint name live here. A dialect (`carenest-store-postgres`,
+//! `carenest-store-sqlite`) holds only what must differ: argument binding, a few SQL
+//! fragments, list and JSON columns, driver error codes, connecting and migrations.
 
+mod accounts;
+mod audit;
+mod availability;
+mod backup;
+pub mod dialect;
+mod family;
+mod feeds;
+mod ops;
+pub mod rows;
+mod scheduling;
+mod suggestions;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use carenest_domain::ids::TherapistId;
 use carenest_domain::page::PageRequest;
 use carenest_domain::scheduling::{SessionFilter, SessionKey, SessionScope};
-use chrono::{NaiveDate, NaiveTime};
-use sqlx::{Database, Encode, QueryBuilder, Type};
+use carenest_domain::suggestions::{Embedder, HashedNgrams};
+use carenest_domain::time::{Clock, SystemClock};
+use carenest_domain::{StoreError, StoreResult};
+use chrono::NaiveDate;
+use sqlx::migrate::MigrateDatabase;
+use sqlx::pool::PoolConnection;
+use sqlx::{Pool, Transaction};
 
-/// The columns of a session, for `carenest_domain::rows::session`.
-pub const SESSION_COLUMNS: &str =
-    "s.id, s.date, s.start_time, s.end_time, s.notes, s.status, s.child_profile_id, s.series_id, s.created_at, s.updated_at";
+pub use dialect::{Arg, Conn, Dialect, PoolSettings, Sql};
 
-/// The statement behind `sessions()`; `prefix` turns it into an EXPLAIN.
-pub fn sessions_query<'a, DB>(
-    prefix: &str,
-    scope: SessionScope,
-    filter: &SessionFilter,
-    page: &PageRequest<SessionKey>,
-) -> QueryBuilder<'a, DB>
-where
-    DB: Database,
-    i64: Encode<'a, DB> + Type<DB>,
-    NaiveDate: Encode<'a, DB> + Type<DB>,
-    NaiveTime: Encode<'a, DB> + Type<DB>,
-{
-    let mut query = QueryBuilder::new(format!("{prefix}SELECT {SESSION_COLUMNS} FROM sessions s WHERE TRUE"));
-    push_scope(&mut query, scope);
-    if let Some(from) = filter.from {
-        query.push(" AND s.date >= ").push_bind(from);
-    }
-    if let Some(to) = filter.to {
-        query.push(" AND s.date <= ").push_bind(to);
-    }
-    if let Some(therapist) = filter.therapist_id {
-        // The date bounds repeat inside, so the (therapist_id, date) index bounds the search.
-        query.push(" AND s.id IN (SELECT f.session_id FROM session_therapists f WHERE f.therapist_id = ");
-        query.push_bind(therapist.0);
-        if let Some(from) = filter.from {
-            query.push(" AND f.date >= ").push_bind(from);
-        }
-        if let Some(to) = filter.to {
-            query.push(" AND f.date <= ").push_bind(to);
-        }
-        query.push(")");
-    }
-    if let Some(child) = filter.child_profile_id {
-        query.push(" AND s.child_profile_id = ").push_bind(child.0);
-    }
-    if let Some((date, start, id)) = page.after {
-        query.push(" AND (s.date, s.start_time, s.id) > (").push_bind(date);
-        query.push(", ").push_bind(start).push(", ").push_bind(id.0).push(")");
-    }
-    query.push(" ORDER BY s.date, s.start_time, s.id LIMIT ").push_bind(page.fetch_limit());
-    query
+/// What a store is built with besides its database.
+#[derive(Clone)]
+pub struct StoreOptions {
+    pub pool: PoolSettings,
+    /// Where the store's timestamps (`createdAt`, `updatedAt`, audit times) come from; tests
+    /// move it on instead of sleeping.
+    pub clock: Arc<dyn Clock>,
+    /// Turns families into the embeddings suggestions compare.
+    pub embedder: Arc<dyn Embedder>,
 }
 
-/// Narrows a sessions query (`s`) to what `scope` may see.
-pub fn push_scope<'a, DB>(query: &mut QueryBuilder<'a, DB>, scope: SessionScope)
-where
-    DB: Database,
-    i64: Encode<'a, DB> + Type<DB>,
-{
-    match scope {
-        SessionScope::All => {}
-        SessionScope::Nothing => {
-            query.push(" AND FALSE");
-        }
-        SessionScope::Therapist(therapist) => {
-            query.push(
-                " AND EXISTS (SELECT 1 FROM session_therapists v WHERE v.session_id = s.id AND v.therapist_id = ",
-            );
-            query.push_bind(therapist.0).push(")");
-        }
-        SessionScope::Parent(user) => {
-            query.push(
-                " AND s.child_profile_id IN (SELECT c.id FROM child_profiles c JOIN parent_profiles p ON p.id = c.parent_profile_id WHERE p.user_id = ",
-            );
-            query.push_bind(user.0).push(")");
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { pool: PoolSettings::default(), clock: Arc::new(SystemClock), embedder: Arc::new(HashedNgrams) }
+    }
+}
+
+/// The store over one dialect.
+pub struct SqlStore<D: Dialect> {
+    pool: Pool<D::Db>,
+    clock: Arc<dyn Clock>,
+    embedder: Arc<dyn Embedder>,
+    /// Round trips sent (statements, and the `BEGIN` and `COMMIT` of transactions).
+    statements: AtomicU64,
+    /// Set when the database could not be reached, cleared by the next connection that can.
+    unreachable: AtomicBool,
+    last_probe: std::sync::Mutex<Option<Instant>>,
+}
+
+/// Counts a caller in `db_pool_waiting` while it waits for a connection.
+struct Waiting;
+
+impl Waiting {
+    fn new() -> Self {
+        metrics::gauge!("db_pool_waiting").increment(1.0);
+        Self
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        metrics::gauge!("db_pool_waiting").decrement(1.0);
+    }
+}
+
+/// How long a caller waits for a connection while the database is known to be unreachable:
+/// long enough for a database that is back to answer, short enough that requests fail fast.
+const UNREACHABLE_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(500);
+/// A wait for a connection longer than this, with room in the pool, asks whether the
+/// database is there at all.
+const PROBE_AFTER: Duration = Duration::from_millis(250);
+const OUTAGE_CHECK_INTERVAL: Duration = Duration::from_millis(50);
+
+impl<D: Dialect> SqlStore<D> {
+    /// Connects and checks that the database answers, so a bad URL, host or password is
+    /// reported here rather than on the first request.
+    pub async fn connect(url: &str, options: StoreOptions) -> StoreResult<Self> {
+        let pool = D::connect(url, options.pool).await?;
+        Ok(Self {
+            pool,
+            clock: options.clock,
+            embedder: options.embedder,
+            statements: AtomicU64::new(0),
+            unreachable: AtomicBool::new(false),
+            last_probe: std::sync::Mutex::new(None),
+        })
+    }
+
+    pub fn pool(&self) -> &Pool<D::Db> {
+        &self.pool
+    }
+
+    fn sent(&self) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// A transaction that writes.
+    async fn write(&self) -> StoreResult<Transaction<'static, D::Db>> {
+        self.begin(D::BEGIN_WRITE).await
+    }
+
+    /// A read-only transaction on one snapshot.
+    async fn snapshot(&self) -> StoreResult<Transaction<'static, D::Db>> {
+        self.begin(D::BEGIN_SNAPSHOT).await
+    }
+
+    /// Begins a transaction, its isolation in the `BEGIN` itself. The `BEGIN` runs in a task
+    /// of its own, to the end, whatever happens to the caller: sqlx counts a transaction as
+    /// open only once its `BEGIN` has answered, so a request dropped while the `BEGIN` was on
+    /// the wire used to return its connection to the pool inside a transaction nobody rolled
+    /// back, and the next requests on it ran inside that transaction. Once begun, a dropped
+    /// transaction rolls back before its connection is reused.
+    async fn begin(&self, statement: &'static str) -> StoreResult<Transaction<'static, D::Db>> {
+        self.sent();
+        let pool = self.pool.clone();
+        let begun = tokio::spawn(async move { pool.begin_with(statement).await });
+        self.reach(async move { begun.await.unwrap_or(Err(sqlx::Error::WorkerCrashed)) }).await
+    }
+
+    /// Waits for a connection (or a transaction on one). A wait that drags on while the pool
+    /// has room to connect asks the database directly whether it is there (sqlx itself keeps
+    /// retrying a refused connection until its acquire timeout). Once the database is known to
+    /// be unreachable, callers give up after a moment, so requests answer 503 at once during
+    /// an outage; the first connection that works again ends that.
+        async fn reach<T>(&self, connecting: impl Future<Output = Result<T, sqlx::Error>>) -> StoreResult<T> {
+        let started = Instant::now();
+        let _waiting = Waiting::new();
+        let mut connecting = std::pin::pin!(connecting);
+        let outcome = loop {
+            match tokio::time::timeout(OUTAGE_CHECK_INTERVAL, &mut connecting).await {
+                Ok(outcome) => break outcome,
+                Err(_) if self.unreachable.load(Ordering::Relaxed) => {
+                    if started.elapsed() >= UNREACHABLE_ACQUIRE_TIMEOUT {
+                        break Err(sqlx::Error::PoolTimedOut);
+                    }
+                }
+                Err(_) if started.elapsed() >= PROBE_AFTER && !self.saturated() => self.probe().await,
+                Err(_) => {}
+            }
+        };
+                metrics::histogram!("db_pool_acquire_wait_seconds").record(started.elapsed().as_secs_f64());
+        match outcome {
+            Ok(connected) => {
+                self.unreachable.store(false, Ordering::Relaxed);
+                Ok(connected)
+            }
+            Err(error) => Err(self.failed(error)),
         }
     }
+
+    /// Every connection the pool may open is open: waiting is load, not an outage.
+    fn saturated(&self) -> bool {
+        self.pool.size() >= self.pool.options().get_max_connections()
+    }
+
+    /// Opens a connection of its own to see whether the database is there; at most one probe
+    /// runs per interval, however many callers wait.
+    async fn probe(&self) {
+        {
+            let mut last = self.last_probe.lock().expect("the probe lock is never poisoned");
+            if last.is_some_and(|at| at.elapsed() < PROBE_AFTER) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let options = self.pool.connect_options();
+        let attempt = tokio::time::timeout(UNREACHABLE_ACQUIRE_TIMEOUT, sqlx::ConnectOptions::connect(&*options)).await;
+        let reachable = match attempt {
+            Ok(Ok(connection)) => {
+                let _ = sqlx::Connection::close(connection).await;
+                true
+            }
+            // The server answered, if only to say no (too many connections, a bad password).
+            Ok(Err(sqlx::Error::Database(_))) => true,
+            _ => false,
+        };
+        if !reachable {
+            tracing::warn!(backend = D::NAME, "the database is unreachable; answering 503 until it is back");
+        }
+        self.unreachable.store(!reachable, Ordering::Relaxed);
+    }
+
+    /// A driver error as the domain's, noting an outage when it is one.
+    fn failed(&self, error: sqlx::Error) -> StoreError {
+        // A full pool timing out is load, not an outage.
+        let saturated = matches!(error, sqlx::Error::PoolTimedOut) && self.saturated();
+        let error = D::map_error(error);
+        if matches!(error, StoreError::Unavailable(_)) && !saturated {
+            self.unreachable.store(true, Ordering::Relaxed);
+        }
+        error
+    }
+
+    async fn commit(&self, tx: Transaction<'static, D::Db>) -> StoreResult<()> {
+        self.sent();
+        tx.commit().await.map_err(|e| self.failed(e))
+    }
+
+    async fn connection(&self) -> StoreResult<PoolConnection<D::Db>> {
+        self.reach(self.pool.acquire()).await
+    }
+
+    async fn all(&self, conn: &mut Conn<D>, sql: Sql<'_>) -> StoreResult<Vec<D::Row>> {
+        self.sent();
+        D::fetch_all(conn, sql).await.map_err(|e| self.failed(e))
+    }
+
+    async fn optional(&self, conn: &mut Conn<D>, sql: Sql<'_>) -> StoreResult<Option<D::Row>> {
+        self.sent();
+        D::fetch_optional(conn, sql).await.map_err(|e| self.failed(e))
+    }
+
+    /// The one row a statement must find; `NotFound` without it.
+    async fn one(&self, conn: &mut Conn<D>, sql: Sql<'_>) -> StoreResult<D::Row> {
+        self.optional(conn, sql).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn execute(&self, conn: &mut Conn<D>, sql: Sql<'_>) -> StoreResult<u64> {
+        self.sent();
+        D::execute(conn, sql).await.map_err(|e| self.failed(e))
+    }
+
+    /// `all`, `one`, `optional` and `execute` on a connection of their own.
+    async fn read_all(&self, sql: Sql<'_>) -> StoreResult<Vec<D::Row>> {
+        self.all(&mut *self.connection().await?, sql).await
+    }
+
+    async fn read_one(&self, sql: Sql<'_>) -> StoreResult<D::Row> {
+        self.one(&mut *self.connection().await?, sql).await
+    }
+
+    async fn read_optional(&self, sql: Sql<'_>) -> StoreResult<Option<D::Row>> {
+        self.optional(&mut *self.connection().await?, sql).await
+    }
+
+    async fn run(&self, sql: Sql<'_>) -> StoreResult<u64> {
+        self.execute(&mut *self.connection().await?, sql).await
+    }
+}
+
+/// Creates the database a URL names; false when it already exists.
+pub async fn create_database<D: Dialect>(url: &str) -> StoreResult<bool>
+where
+    D::Db: MigrateDatabase,
+{
+    if D::Db::database_exists(url).await.map_err(D::map_error)? {
+        return Ok(false);
+    }
+    D::Db::create_database(url).await.map_err(D::map_error)?;
+    Ok(true)
+}
+
+/// Drops the database a URL names; false when it did not exist.
+pub async fn drop_database<D: Dialect>(url: &str) -> StoreResult<bool>
+where
+    D::Db: MigrateDatabase,
+{
+    if !D::Db::database_exists(url).await.map_err(D::map_error)? {
+        return Ok(false);
+    }
+    if D::FORCE_DROP {
+        D::Db::force_drop_database(url).await.map_err(D::map_error)?;
+    } else {
+        D::Db::drop_database(url).await.map_err(D::map_error)?;
+    }
+    Ok(true)
+}
+
+/// What tests and the benchmark look into, beside the store traits: the plans of the hot
+/// statements, and how many round trips the store has made.
+#[async_trait]
+pub trait Inspect: Send + Sync {
+    /// The database's plan for `sessions()` with these arguments, a line per plan node.
+    async fn explain_sessions(
+        &self,
+        scope: SessionScope,
+        filter: SessionFilter,
+        page: PageRequest<SessionKey>,
+    ) -> StoreResult<Vec<String>>;
+    /// Likewise for the read of the therapists' sessions that every booking's check runs.
+    async fn explain_booking_check(&self, therapists: &[TherapistId], dates: &[NaiveDate]) -> StoreResult<Vec<String>>;
+    /// Likewise for the read of the therapists' sessions over a range that availability runs.
+    async fn explain_availability(
+        &self,
+        therapists: &[TherapistId],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<String>>;
+    /// Round trips so far: statements, and the `BEGIN` and `COMMIT` of transactions.
+    fn statements(&self) -> u64;
+    /// How many of the pool's idle connections are inside a transaction on the server's side:
+    /// a connection handed out like that would run the next request inside someone else's
+    /// transaction. Takes every idle connection at once to look.
+    async fn idle_connections_in_transaction(&self) -> StoreResult<usize>;
+}
+
+/// Every named constraint or index the stores map errors by. Both backends' migrations use
+/// these names, so one lookup serves both.
+pub const CONSTRAINTS: &[&str] = &[
+    "users_username_key",
+    "users_email_key",
+    "users_role_check",
+    "auth_tokens_token_hash_key",
+    "login_throttles_throttle_key_key",
+    "parent_profiles_user_id_key",
+    "parent_profiles_stress_level_check",
+    "parent_profiles_experience_level_check",
+    "child_profiles_age_check",
+    "parenting_goals_status_check",
+    "parenting_goals_progress_check",
+    "therapists_user_id_key",
+    "sessions_time_order",
+    "sessions_status_check",
+    "sessions_notes_length",
+    "session_therapists_session_id_therapist_id_key",
+    "seeders_name_key",
+    "working_hours_no_overlap",
+    "working_hours_weekday_check",
+    "working_hours_time_order",
+    "time_off_date_order",
+    "time_off_times_together",
+    "time_off_time_order",
+    "time_off_part_day_is_one_day",
+    "time_off_reason_length",
+    "closures_date_order",
+    "closures_name_not_blank",
+    "calendar_feeds_one_owner",
+    "calendar_feeds_secret_hash_key",
+    "calendar_feeds_therapist_id_key",
+    "calendar_feeds_user_id_key",
+];
+
+/// The static name of a known constraint.
+pub fn known_constraint(name: &str) -> Option<&'static str> {
+    CONSTRAINTS.iter().copied().find(|known| *known == name)
+}
+
+/// How a broken rule found by the database reads as a domain error: a uniqueness rule is a
+/// conflict, any other rule invalid input, named where the constraint is known. Shared by the
+/// dialects, which only say which rule broke.
+pub fn broken_rule(kind: RuleKind, constraint: Option<&'static str>) -> StoreError {
+    match (kind, constraint) {
+        (RuleKind::Unique, Some(name)) => StoreError::conflict(name, "already exists"),
+        (RuleKind::Unique, None) => StoreError::conflict("unique", "already exists"),
+        (RuleKind::Check, Some(name)) => StoreError::invalid(name, "constraint", format!("violates {name}")),
+        (RuleKind::Check, None) => StoreError::invalid("body", "constraint", "a value breaks a rule of the data model"),
+        (RuleKind::ForeignKey, _) => {
+            StoreError::invalid("reference", "unknown_reference", "refers to a record that does not exist")
+        }
+    }
+}
+
+/// The kinds of rule a database enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    Unique,
+    Check,
+    ForeignKey,
 }

@@ -1,41 +1,70 @@
-//! CareNest's store on embedded SQLite: the same behaviour as the PostgreSQL backend, with
-//! SQLite's types (arrays and JSON as checked JSON text, timestamps as fixed-format UTC text)
-//! and every write transaction begun with `BEGIN IMMEDIATE`, so writers queue on the busy
-//! timeout instead of failing with "database is locked".
+//! CareNest on embedded SQLite: the dialect of the one store (`carenest-store-sql`) and the
+//! migrations. Lists and JSON are JSON text (bound as JSON and matched with `json_each`),
+//! timestamps UTC text in one format that sorts, and every write transaction begins with
+//! `BEGIN IMMEDIATE`: SQLite has one writer, so it takes the write lock at once and the
+//! store needs no row locks.
 
-mod accounts;
-mod audit;
-mod family;
-mod ops;
-mod rows;
-mod scheduling;
-mod suggestions;
-
+use std::future::Future;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use carenest_domain::error::known_constraint;
-use carenest_domain::suggestions::{Embedder, HashedNgrams};
-use carenest_domain::StoreError;
+use carenest_domain::{StoreError, StoreResult};
+use carenest_store_sql::dialect::{migrations_up_to, run};
+use carenest_store_sql::{broken_rule, known_constraint, Arg, Dialect, PoolSettings, RuleKind, Sql, SqlStore};
 use chrono::{DateTime, Utc};
-use sqlx::migrate::{MigrateDatabase, Migrator};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use serde_json::Value;
+use sqlx::migrate::Migrator;
+use sqlx::query::Query;
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult,
+    SqliteRow, SqliteSynchronous,
+};
+use sqlx::types::Json;
+use sqlx::{ConnectOptions, Row, Sqlite, SqlitePool};
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// How long a writer waits for another to finish before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a caller waits for a connection: every connection may be queued behind the one
+/// writer, each for up to the statement timeout.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
-#[derive(Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-    /// Turns families into the embeddings suggestions compare.
-    embedder: Arc<dyn Embedder>,
+/// The SQLite dialect.
+pub struct Lite;
+
+/// The store on SQLite.
+pub type SqliteStore = SqlStore<Lite>;
+
+/// The one text format of every timestamp: sorts correctly, and holds microseconds like
+/// PostgreSQL's `timestamptz`.
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-fn options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+fn json_list<T: serde::Serialize>(items: &[T]) -> String {
+    serde_json::to_string(items).expect("a list of ids, dates or strings always serialises")
+}
+
+fn bind<'q>(query: Query<'q, Sqlite, SqliteArguments<'q>>, arg: Arg<'q>) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    match arg {
+        Arg::Int(value) => query.bind(value),
+        Arg::Bool(value) => query.bind(value),
+        Arg::Text(value) => query.bind(value),
+        Arg::Bytes(value) => query.bind(value),
+        Arg::Date(value) => query.bind(value),
+        Arg::Time(value) => query.bind(value),
+        Arg::Timestamp(value) => query.bind(value.map(timestamp)),
+        Arg::Json(value) => query.bind(Json(value)),
+        Arg::Texts(values) => query.bind(json_list(&values)),
+        Arg::Ints(values) => query.bind(json_list(&values)),
+        Arg::Dates(values) => query.bind(json_list(&values)),
+    }
+}
+
+fn affected(result: &SqliteQueryResult) -> u64 {
+    result.rows_affected()
+}
+
+fn options(url: &str, busy_timeout: Duration) -> StoreResult<SqliteConnectOptions> {
     SqliteConnectOptions::from_str(url)
         .map(|options| {
             options
@@ -43,73 +72,29 @@ fn options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
                 .foreign_keys(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(BUSY_TIMEOUT)
+                                .busy_timeout(busy_timeout)
+                // Timings, and slow statements, are the service's to report (without the
+                // statement text); sqlx's own slow-statement warning is off.
+                .log_statements(tracing::log::LevelFilter::Debug)
+                .log_slow_statements(tracing::log::LevelFilter::Off, Duration::MAX)
         })
         .map_err(|error| StoreError::Unavailable(format!("invalid SQLite URL: {error}").into()))
 }
 
-impl SqliteStore {
-    /// Opens (creating if needed) the database file and checks it answers.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(options(url)?)
-            .await
-            .map_err(map_error)?;
-        Ok(Self { pool, embedder: Arc::new(HashedNgrams) })
-    }
-
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    /// Uses another embedder than the built-in hashed n-grams.
-    pub fn with_embedder(self, embedder: Arc<dyn Embedder>) -> Self {
-        Self { embedder, ..self }
-    }
-
-    /// A write transaction that holds the write lock from its first statement, so a
-    /// read-then-write can never fail to upgrade.
-    pub(crate) async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_error)
-    }
-}
-
-/// Creates the database file. Returns false when it already exists.
-pub async fn create_database(url: &str) -> Result<bool, StoreError> {
-    if Sqlite::database_exists(url).await.map_err(map_error)? {
-        return Ok(false);
-    }
-    Sqlite::create_database(url).await.map_err(map_error)?;
-    Ok(true)
-}
-
-/// Deletes the database file. Returns false when it did not exist.
-pub async fn drop_database(url: &str) -> Result<bool, StoreError> {
-    if !Sqlite::database_exists(url).await.map_err(map_error)? {
-        return Ok(false);
-    }
-    Sqlite::drop_database(url).await.map_err(map_error)?;
-    Ok(true)
-}
-
-/// The one text format of every timestamp: sorts correctly, and holds microseconds like
-/// PostgreSQL's `timestamptz`.
-pub(crate) fn ts(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
-
-/// SQLite names a failed CHECK by its constraint, a failed expression index by the index,
-/// and other unique indexes by their columns (`table.a, table.b`), which our naming
-/// convention turns back into the index name (`table_a_b_key`).
-fn constraint_name(message: &str) -> Option<&'static str> {
+/// The constraint a failure names. SQLite names a failed CHECK by its constraint, a failed
+/// expression index by the index, and other unique indexes by their columns (`table.a,
+/// table.b`), which our naming convention turns back into the index name (`table_a_b_key`).
+/// A failed foreign key or NOT NULL names none.
+pub fn constraint_name(message: &str) -> Option<String> {
     let detail = message.split_once("constraint failed: ")?.1;
     if let Some(index) = detail.strip_prefix("index '") {
-        return known_constraint(index.trim_end_matches('\''));
+        return Some(index.trim_end_matches('\'').to_owned());
+    }
+    if message.starts_with("NOT NULL") {
+        return None;
     }
     if !detail.contains('.') {
-        return known_constraint(detail);
+        return Some(detail.to_owned());
     }
     let mut columns = detail.split(", ").filter_map(|c| c.split_once('.'));
     let (table, first) = columns.next()?;
@@ -119,65 +104,169 @@ fn constraint_name(message: &str) -> Option<&'static str> {
         name.push_str(column);
     }
     name.push_str("_key");
-    known_constraint(&name)
+    Some(name)
 }
 
-/// Maps a driver error onto the domain's, by SQLite's extended result codes.
-pub(crate) fn map_error(error: sqlx::Error) -> StoreError {
-    match &error {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(db) => {
-            let constraint = constraint_name(db.message());
-            match (db.code().as_deref(), constraint) {
-                // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
-                (Some("2067" | "1555"), Some(name)) => StoreError::conflict(name, "already exists"),
-                // SQLITE_CONSTRAINT_CHECK
-                (Some("275"), Some(name)) => StoreError::invalid(name, "constraint", format!("violates {name}")),
-                // A rule without a known name is still a broken rule, not a server fault.
-                (Some("2067" | "1555"), None) => StoreError::conflict("unique", "already exists"),
-                (Some("275"), None) => {
-                    StoreError::invalid("body", "constraint", "a value breaks a rule of the data model")
+/// The rule that refused a statement: a constraint or index, or the name a trigger raises
+/// (SQLITE_CONSTRAINT_TRIGGER carries the trigger's message alone).
+pub fn refusing_rule(code: Option<&str>, message: &str) -> Option<String> {
+    match code {
+        Some("1811") => Some(message.to_owned()),
+        _ => constraint_name(message),
+    }
+}
+
+impl Dialect for Lite {
+    type Db = Sqlite;
+    type Row = SqliteRow;
+
+    const NAME: &'static str = "sqlite";
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    // Under WAL, a deferred transaction's reads share one snapshot.
+    const BEGIN_SNAPSHOT: &'static str = "BEGIN";
+    const FOR_UPDATE: &'static str = "";
+    const FOR_SHARE: &'static str = "";
+    const DEFAULT_ACQUIRE_TIMEOUT: Duration = ACQUIRE_TIMEOUT;
+    const FORCE_DROP: bool = false;
+
+        // An `INTEGER PRIMARY KEY` is the rowid: it takes chosen ids, and new rows go past the
+    // largest one by themselves.
+    const OVERRIDING_IDENTITY: &'static str = "";
+
+    fn reset_identity(_table: &str) -> Option<String> {
+        None
+    }
+
+    fn for_update_of(_alias: &str) -> String {
+        String::new()
+    }
+
+    fn in_list(column: &str, param: usize) -> String {
+        format!("{column} IN (SELECT value FROM json_each(${param}))")
+    }
+
+    fn not_in_list(column: &str, param: usize) -> String {
+        format!("{column} NOT IN (SELECT value FROM json_each(${param}))")
+    }
+
+    fn list_table(param: usize, alias: &str) -> String {
+        format!("(SELECT value, key + 1 AS position FROM json_each(${param})) AS {alias}")
+    }
+
+    fn matches_ci(column: &str, param: usize) -> String {
+        format!("lower({column}) LIKE lower(${param}) ESCAPE '\\'")
+    }
+
+    fn table_exists(table: &str) -> String {
+        format!("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{table}') AS present")
+    }
+
+    fn explain(sql: &str) -> String {
+        format!("EXPLAIN QUERY PLAN {sql}")
+    }
+
+    fn plan_line(row: &SqliteRow) -> StoreResult<String> {
+        row.try_get("detail").map_err(StoreError::other)
+    }
+
+    fn list(row: &SqliteRow, column: &str) -> StoreResult<Vec<String>> {
+        row.try_get::<Json<Vec<String>>, _>(column).map(|list| list.0).map_err(StoreError::other)
+    }
+
+    fn json(row: &SqliteRow, column: &str) -> StoreResult<Value> {
+        row.try_get::<Json<Value>, _>(column).map(|value| value.0).map_err(StoreError::other)
+    }
+
+    /// By SQLite's extended result codes.
+    fn map_error(error: sqlx::Error) -> StoreError {
+        match &error {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) => {
+                let code = db.code();
+                let constraint = refusing_rule(code.as_deref(), db.message()).and_then(|name| known_constraint(&name));
+                match code.as_deref() {
+                    // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
+                    Some("2067" | "1555") => broken_rule(RuleKind::Unique, constraint),
+                    // SQLITE_CONSTRAINT_CHECK, SQLITE_CONSTRAINT_TRIGGER
+                    Some("275" | "1811") => broken_rule(RuleKind::Check, constraint),
+                    Some("787") => broken_rule(RuleKind::ForeignKey, None),
+                    // SQLITE_BUSY and SQLITE_LOCKED with their extended codes
+                    Some(code) if matches!(code.parse::<i32>().map(|c| c & 0xff), Ok(5 | 6)) => {
+                        StoreError::Unavailable(Box::new(error))
+                    }
+                    _ => StoreError::Other(Box::new(error)),
                 }
-                // SQLITE_CONSTRAINT_FOREIGNKEY
-                (Some("787"), _) => {
-                    StoreError::invalid("reference", "unknown_reference", "refers to a record that does not exist")
+            }
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
+                StoreError::Unavailable(Box::new(error))
+            }
+            _ => StoreError::Other(Box::new(error)),
+        }
+    }
+
+    fn fetch_all<'a>(
+        conn: &'a mut SqliteConnection,
+        sql: Sql<'a>,
+    ) -> impl Future<Output = Result<Vec<SqliteRow>, sqlx::Error>> + Send + 'a {
+        run::fetch_all::<Sqlite>(conn, sql, bind)
+    }
+
+    fn fetch_optional<'a>(
+        conn: &'a mut SqliteConnection,
+        sql: Sql<'a>,
+    ) -> impl Future<Output = Result<Option<SqliteRow>, sqlx::Error>> + Send + 'a {
+        run::fetch_optional::<Sqlite>(conn, sql, bind)
+    }
+
+    fn execute<'a>(
+        conn: &'a mut SqliteConnection,
+        sql: Sql<'a>,
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'a {
+        run::execute::<Sqlite>(conn, sql, bind, affected)
+    }
+
+    async fn idle_in_transaction(pool: &SqlitePool) -> StoreResult<usize> {
+        // Every idle connection at once, each asked whether it can begin: SQLite refuses a
+        // BEGIN inside a transaction.
+        let mut held = Vec::new();
+        for _ in 0..pool.num_idle() {
+            held.push(pool.acquire().await.map_err(Self::map_error)?);
+        }
+        let mut inside = 0;
+        for conn in &mut held {
+            match run::execute::<Sqlite>(conn, Sql::new("BEGIN"), bind, affected).await {
+                Ok(_) => {
+                    run::execute::<Sqlite>(conn, Sql::new("ROLLBACK"), bind, affected)
+                        .await
+                        .map_err(Self::map_error)?;
                 }
-                // SQLITE_BUSY and SQLITE_LOCKED with their extended codes
-                (Some(code), _) if matches!(code.parse::<i32>().map(|c| c & 0xff), Ok(5 | 6)) => {
-                    StoreError::Unavailable(Box::new(error))
-                }
-                _ => StoreError::Other(Box::new(error)),
+                Err(sqlx::Error::Database(db)) if db.message().contains("within a transaction") => inside += 1,
+                Err(other) => return Err(Self::map_error(other)),
             }
         }
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
-            StoreError::Unavailable(Box::new(error))
-        }
-        _ => StoreError::Other(Box::new(error)),
+        Ok(inside)
     }
-}
 
-pub(crate) trait ResultExt<T> {
-    fn store(self) -> Result<T, StoreError>;
-}
-
-impl<T> ResultExt<T> for Result<T, sqlx::Error> {
-    fn store(self) -> Result<T, StoreError> {
-        self.map_err(map_error)
+    async fn connect(url: &str, settings: PoolSettings) -> StoreResult<SqlitePool> {
+        SqlitePoolOptions::new()
+            .max_connections(settings.max_connections.max(1))
+            .acquire_timeout(settings.acquire_timeout.unwrap_or(Self::DEFAULT_ACQUIRE_TIMEOUT))
+            .connect_with(options(url, settings.statement_timeout)?)
+            .await
+            .map_err(Self::map_error)
     }
-}
 
-/// `(version, description)` of every up migration this binary carries.
-pub(crate) fn known_migrations() -> Vec<(i64, String)> {
-    MIGRATOR
-        .iter()
-        .filter(|m| m.migration_type.is_up_migration())
-        .map(|m| (m.version, m.description.to_string()))
-        .collect()
-}
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
+    }
 
-/// A list bound as JSON text, for `IN (SELECT value FROM json_each(?))`.
-pub(crate) fn json_list<T: serde::Serialize>(items: &[T]) -> String {
-    serde_json::to_string(items).expect("a list of ids or strings always serialises")
+        async fn run_migrations(pool: &SqlitePool, up_to: Option<i64>) -> StoreResult<()> {
+        migrations_up_to(&MIGRATOR, up_to).run(pool).await.map_err(StoreError::other)
+    }
+
+    async fn undo_migrations(pool: &SqlitePool, target: i64) -> StoreResult<()> {
+        MIGRATOR.undo(pool, target).await.map_err(StoreError::other)
+    }
 }
 
 #[cfg(test)]
@@ -186,16 +275,18 @@ mod tests {
 
     #[test]
     fn sqlite_messages_map_back_to_constraint_names() {
-        assert_eq!(constraint_name("UNIQUE constraint failed: index 'users_username_key'"), Some("users_username_key"));
+        let name = |message| constraint_name(message);
+        assert_eq!(name("UNIQUE constraint failed: index 'users_username_key'").as_deref(), Some("users_username_key"));
         assert_eq!(
-            constraint_name("UNIQUE constraint failed: parent_profiles.user_id"),
+            name("UNIQUE constraint failed: parent_profiles.user_id").as_deref(),
             Some("parent_profiles_user_id_key")
         );
         assert_eq!(
-            constraint_name("UNIQUE constraint failed: session_therapists.session_id, session_therapists.therapist_id"),
+            name("UNIQUE constraint failed: session_therapists.session_id, session_therapists.therapist_id").as_deref(),
             Some("session_therapists_session_id_therapist_id_key")
         );
-        assert_eq!(constraint_name("CHECK constraint failed: sessions_time_order"), Some("sessions_time_order"));
-        assert_eq!(constraint_name("FOREIGN KEY constraint failed"), None);
+        assert_eq!(name("CHECK constraint failed: sessions_time_order").as_deref(), Some("sessions_time_order"));
+        assert_eq!(name("FOREIGN KEY constraint failed"), None);
+        assert_eq!(name("NOT NULL constraint failed: users.username"), None);
     }
 }

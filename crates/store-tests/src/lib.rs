@@ -5,11 +5,13 @@
 //! dropped afterwards. Without a reachable PostgreSQL the PostgreSQL half says it is skipped,
 //! unless `CARENEST_REQUIRE_POSTGRES=1`, which makes that a failure.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use carenest_domain::time::Clock;
 use carenest_domain::Store;
-use carenest_store::PoolSettings;
+use carenest_store::{Handle, Inspect, StoreOptions};
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use sqlx::{Connection, PgConnection};
 
@@ -22,11 +24,40 @@ enum Kind {
     Postgres { server: String, name: String },
 }
 
+/// A clock that follows the system's and that tests move on instead of sleeping, so that
+/// "later" is certain rather than likely.
+#[derive(Debug, Default)]
+pub struct TestClock {
+    ahead: Mutex<chrono::Duration>,
+}
+
+impl TestClock {
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.ahead.lock().expect("the clock's lock is never poisoned") += by;
+    }
+
+    /// Moves the clock so that it reads `at` now (and runs on from there).
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self.ahead.lock().expect("the clock's lock is never poisoned") = at - carenest_domain::time::now();
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        carenest_domain::time::now() + *self.ahead.lock().expect("the clock's lock is never poisoned")
+    }
+}
+
 /// A database owned by one test, migrated, with a store connected to it.
 pub struct TestDb {
     kind: Kind,
     url: String,
-    store: Arc<dyn Store>,
+    handle: Handle,
+    clock: Arc<TestClock>,
+}
+
+async fn open(url: &str, clock: Arc<TestClock>) -> Handle {
+    carenest_store::open(url, StoreOptions { clock, ..StoreOptions::default() }).await.expect("the test database opens")
 }
 
 fn postgres_server() -> String {
@@ -58,9 +89,10 @@ impl TestDb {
     pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        let store = carenest_store::connect(&url, PoolSettings::default()).await.expect("SQLite opens");
-        store.migrate().await.expect("migrations apply on SQLite");
-        Self { kind: Kind::Sqlite { _folder: dir }, url, store }
+        let clock = Arc::new(TestClock::default());
+        let handle = open(&url, clock.clone()).await;
+        handle.store.migrate().await.expect("migrations apply on SQLite");
+        Self { kind: Kind::Sqlite { _folder: dir }, url, handle, clock }
     }
 
     /// A fresh, migrated PostgreSQL database, or `None` (after saying so) when no server is
@@ -95,13 +127,24 @@ impl TestDb {
             .expect("a test database can be created");
         admin.close().await.ok();
         let url = with_database(&server, &name);
-        let store = carenest_store::connect(&url, PoolSettings::default()).await.expect("PostgreSQL connects");
-        store.migrate().await.expect("migrations apply on PostgreSQL");
-        Some(Self { kind: Kind::Postgres { server, name }, url, store })
+        let clock = Arc::new(TestClock::default());
+        let handle = open(&url, clock.clone()).await;
+        handle.store.migrate().await.expect("migrations apply on PostgreSQL");
+        Some(Self { kind: Kind::Postgres { server, name }, url, handle, clock })
     }
 
     pub fn store(&self) -> Arc<dyn Store> {
-        self.store.clone()
+        self.handle.store.clone()
+    }
+
+    /// Plans and statement counts of this test's store.
+    pub fn inspect(&self) -> Arc<dyn Inspect> {
+        self.handle.inspect.clone()
+    }
+
+    /// The clock of this test's stores.
+    pub fn clock(&self) -> Arc<TestClock> {
+        self.clock.clone()
     }
 
     pub fn url(&self) -> &str {
@@ -109,13 +152,35 @@ impl TestDb {
     }
 
     pub fn backend(&self) -> &'static str {
-        self.store.backend_name()
+        self.handle.store.backend_name()
     }
 
     /// Another, independent connection pool on the same database, as a second server
     /// process would have.
     pub async fn second_store(&self) -> Arc<dyn Store> {
-        carenest_store::connect(&self.url, PoolSettings::default()).await.expect("a second pool connects")
+        open(&self.url, self.clock.clone()).await.store
+    }
+
+    /// How many pooled connections stay inside a transaction once every connection returned
+    /// and every dropped transaction rolled back, which happens in tasks of their own and on a
+    /// busy machine can take a while. A leaked transaction does not end by itself: nothing uses
+    /// its connection while this looks.
+    pub async fn connections_left_in_a_transaction(&self) -> usize {
+        let mut inside = 0;
+        for _ in 0..100 {
+            inside = self.inspect().idle_connections_in_transaction().await.expect("the probe runs");
+            if inside == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        inside
+    }
+
+    /// Another store on the same database, with a pool of its own settings.
+    pub async fn store_with(&self, pool: carenest_store::PoolSettings) -> Arc<dyn Store> {
+        let options = StoreOptions { pool, clock: self.clock.clone(), ..StoreOptions::default() };
+        carenest_store::open(&self.url, options).await.expect("the test database opens").store
     }
 
     /// A raw connection for tests that check the schema itself.
@@ -135,17 +200,36 @@ pub enum Raw {
     Postgres(PgConnection),
 }
 
+/// Why the database refused a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The constraint the database names. SQLite names none for a foreign key or NOT NULL.
+    pub constraint: Option<String>,
+    pub message: String,
+}
+
+fn refusal(error: sqlx::Error, constraint: impl Fn(&dyn sqlx::error::DatabaseError) -> Option<String>) -> Refusal {
+    match &error {
+        sqlx::Error::Database(db) => Refusal { constraint: constraint(db.as_ref()), message: db.message().to_owned() },
+        other => panic!("not a refusal by the database: {other}"),
+    }
+}
+
 impl Raw {
-    /// Runs a statement; `Err` carries the database's message.
-    pub async fn execute(&mut self, sql: &str) -> Result<(), String> {
+    /// Runs a statement; `Err` says what the database refused it for.
+    pub async fn execute(&mut self, sql: &str) -> Result<(), Refusal> {
         match self {
             Raw::Sqlite(connection) => {
-                sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *connection).await.map_err(|e| e.to_string())?;
-                sqlx::raw_sql(sql).execute(connection).await.map(drop).map_err(|e| e.to_string())
+                sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *connection).await.expect("foreign keys turn on");
+                sqlx::raw_sql(sql).execute(connection).await.map(drop).map_err(|e| {
+                    refusal(e, |db| carenest_store_sqlite::refusing_rule(db.code().as_deref(), db.message()))
+                })
             }
-            Raw::Postgres(connection) => {
-                sqlx::raw_sql(sql).execute(connection).await.map(drop).map_err(|e| e.to_string())
-            }
+            Raw::Postgres(connection) => sqlx::raw_sql(sql)
+                .execute(connection)
+                .await
+                .map(drop)
+                .map_err(|e| refusal(e, |db| db.constraint().map(str::to_owned))),
         }
     }
 
@@ -199,6 +283,22 @@ impl Drop for TestDb {
             .join()
             .ok();
         }
+    }
+}
+
+/// The `(field, code)` of every error of a result that must be `Invalid`.
+pub fn invalid<T: std::fmt::Debug>(result: carenest_domain::StoreResult<T>) -> Vec<(String, &'static str)> {
+    match result {
+        Err(carenest_domain::StoreError::Invalid(errors)) => errors.into_iter().map(|e| (e.field, e.code)).collect(),
+        other => panic!("expected invalid input, got {other:?}"),
+    }
+}
+
+/// The rule a result that must be a `Conflict` broke.
+pub fn conflict<T: std::fmt::Debug>(result: carenest_domain::StoreResult<T>) -> &'static str {
+    match result {
+        Err(carenest_domain::StoreError::Conflict { constraint, .. }) => constraint,
+        other => panic!("expected a conflict, got {other:?}"),
     }
 }
 

@@ -1,13 +1,13 @@
 //! The accounts store contract, on both backends.
 
-use carenest_domain::accounts::{Role, ThrottleKey, ThrottlePolicy, UserChanges};
+use carenest_domain::accounts::{NewUser, Role, ThrottleKey, ThrottlePolicy, UserChanges};
 use carenest_domain::family::NewChild;
 use carenest_domain::scheduling::{NewSession, SessionScope, SessionStatus};
 use carenest_domain::time::now;
 use carenest_domain::StoreError;
 use carenest_store_tests::fixtures::STAFF;
 use carenest_store_tests::fixtures::{parent, user};
-use carenest_store_tests::{on_both_backends, TestDb};
+use carenest_store_tests::{conflict, on_both_backends, TestDb};
 use chrono::{Duration, NaiveDate, NaiveTime};
 
 fn conflict_name(error: StoreError) -> &'static str {
@@ -101,6 +101,7 @@ async fn erasing_a_user_leaves_no_row_of_theirs_and_unlinks_their_childrens_sess
                 therapist_ids: vec![therapist.id],
                 child_profile_id: Some(child.id),
                 repeat: None,
+                outside_working_hours: false,
             },
             STAFF,
         )
@@ -121,24 +122,51 @@ async fn erasing_a_user_leaves_no_row_of_theirs_and_unlinks_their_childrens_sess
 async fn failed_logins_lock_a_key_across_processes_until_its_window_ends(db: &TestDb) {
     let (first, second) = (db.store(), db.second_store().await);
     let policy = ThrottlePolicy { max_failures: 3, window: Duration::minutes(15) };
-    let keys = [ThrottleKey::username("Anna")];
+    let key = ThrottleKey::username("Anna");
     let start = now();
-    for store in [&first, &second, &first] {
-        assert!(store.login_locked_until(&keys, policy, start).await.unwrap().is_none());
-        store.record_login_failure(&keys, policy, start).await.unwrap();
+    for (n, store) in [&first, &second, &first].into_iter().enumerate() {
+        let attempts = store.count_attempt(&key, policy, start).await.unwrap();
+        assert_eq!(attempts.count, n as i64 + 1);
+        assert!(attempts.locked_until(policy).is_none(), "three attempts are allowed");
     }
-    let until = second.login_locked_until(&keys, policy, start).await.unwrap().expect("locked after three failures");
-    assert_eq!(until, start + policy.window);
-    assert!(
-        first.login_locked_until(&[ThrottleKey::username("anna")], policy, start).await.unwrap().is_some(),
-        "keys ignore case"
-    );
-    assert!(
-        first.login_locked_until(&keys, policy, start + Duration::minutes(16)).await.unwrap().is_none(),
-        "the window ends"
-    );
-    first.clear_login_failures(&keys).await.unwrap();
-    assert!(second.login_locked_until(&keys, policy, start).await.unwrap().is_none());
+    let fourth = second.count_attempt(&key, policy, start).await.unwrap();
+    assert_eq!(fourth.locked_until(policy), Some(start + policy.window), "the fourth is one too many");
+    let same = first.count_attempt(&ThrottleKey::username("anna"), policy, start).await.unwrap();
+    assert_eq!(same.count, 5, "keys ignore case");
+    let later = first.count_attempt(&key, policy, start + Duration::minutes(16)).await.unwrap();
+    assert_eq!((later.count, later.locked_until(policy)), (1, None), "the window ends, and a new one begins");
+    first.clear_attempts(std::slice::from_ref(&key)).await.unwrap();
+    assert_eq!(second.count_attempt(&key, policy, start).await.unwrap().count, 1);
+}
+
+async fn simultaneous_attempts_are_each_counted_once(db: &TestDb) {
+    let (first, second) = (db.store(), db.second_store().await);
+    let policy = ThrottlePolicy { max_failures: 5, window: Duration::minutes(15) };
+    let key = ThrottleKey::username("anna");
+    let start = now();
+    let attempts = futures::future::join_all((0..30).map(|n| {
+        let (store, key) = (if n % 2 == 0 { first.clone() } else { second.clone() }, key.clone());
+        async move { store.count_attempt(&key, policy, start).await.unwrap().count }
+    }))
+    .await;
+    let mut counts = attempts.clone();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=30).collect::<Vec<_>>(), "no attempt lost or counted twice");
+    assert_eq!(attempts.iter().filter(|n| **n <= policy.max_failures).count(), 5, "five may go on to be verified");
+    first.forgive_attempt(&key).await.unwrap();
+    assert_eq!(first.count_attempt(&key, policy, start).await.unwrap().count, 30, "one taken back, one more counted");
+}
+
+async fn a_client_that_logged_in_is_remembered_per_account(db: &TestDb) {
+    let store = db.store();
+    let anna = user(store.as_ref(), "anna", Role::Parent).await;
+    let bram = user(store.as_ref(), "bram", Role::Parent).await;
+    let client = [7u8; 32];
+    assert!(!store.is_known_client(anna.id, &client).await.unwrap());
+    store.remember_client(anna.id, &client, now()).await.unwrap();
+    store.remember_client(anna.id, &client, now()).await.unwrap();
+    assert!(store.is_known_client(anna.id, &client).await.unwrap());
+    assert!(!store.is_known_client(bram.id, &client).await.unwrap(), "per account");
 }
 
 async fn users_are_listed_by_id_a_page_at_a_time(db: &TestDb) {
@@ -174,7 +202,8 @@ async fn a_user_and_its_first_token_are_written_together_or_not_at_all(db: &Test
     };
     let anna = store.create_user(new("anna", 7)).await.unwrap();
     assert_eq!(store.user_by_token(&[7u8; 32], now()).await.unwrap().map(|u| u.id), Some(anna.id));
-    assert!(store.create_user(new("ANNA", 8)).await.is_err(), "the username is taken");
+    let taken = NewUser { email: "someone.else@example.org".into(), ..new("ANNA", 8) };
+    assert_eq!(conflict(store.create_user(taken).await), "users_username_key", "the username is taken");
     assert!(store.user_by_token(&[8u8; 32], now()).await.unwrap().is_none(), "the refused registration left no token");
     let mut raw = db.raw().await;
     assert_eq!(raw.text("SELECT CAST(count(*) AS TEXT) FROM auth_tokens").await.as_deref(), Some("1"));
@@ -189,5 +218,7 @@ on_both_backends!(
     the_last_admin_can_neither_be_demoted_nor_erased,
     erasing_a_user_leaves_no_row_of_theirs_and_unlinks_their_childrens_sessions,
     failed_logins_lock_a_key_across_processes_until_its_window_ends,
+    simultaneous_attempts_are_each_counted_once,
+    a_client_that_logged_in_is_remembered_per_account,
     users_are_listed_by_id_a_page_at_a_time,
 );

@@ -7,7 +7,7 @@ use carenest_domain::ids::{ChildId, GoalId};
 use carenest_domain::page::PageRequest;
 use carenest_domain::StoreError;
 use carenest_store_tests::fixtures::{parent, user};
-use carenest_store_tests::{on_both_backends, TestDb};
+use carenest_store_tests::{conflict, invalid, on_both_backends, TestDb};
 use serde_json::json;
 
 async fn a_user_has_at_most_one_parent_profile(db: &TestDb) {
@@ -69,9 +69,10 @@ async fn a_goal_may_only_point_at_the_familys_own_child(db: &TestDb) {
     let bobs_child = store.create_child(bob.id, NewChild::new("Daan", 6)).await.unwrap();
     let mut goal = NewGoal::new("Sleep");
     goal.child_profile_id = Some(bobs_child.id);
-    assert!(matches!(store.create_goal(anna.id, goal.clone()).await, Err(StoreError::Invalid(_))));
+    let unknown_child = vec![("childProfileId".to_owned(), "unknown_child")];
+    assert_eq!(invalid(store.create_goal(anna.id, goal.clone()).await), unknown_child);
     goal.child_profile_id = Some(ChildId(999_999));
-    assert!(matches!(store.create_goal(anna.id, goal).await, Err(StoreError::Invalid(_))));
+    assert_eq!(invalid(store.create_goal(anna.id, goal).await), unknown_child);
     let own = store.create_child(anna.id, NewChild::new("Noor", 3)).await.unwrap();
     let created = store.create_goal(anna.id, NewGoal::new("Sleep")).await.unwrap();
     let moved = store
@@ -81,7 +82,7 @@ async fn a_goal_may_only_point_at_the_familys_own_child(db: &TestDb) {
             GoalChanges { child_profile_id: Some(Some(bobs_child.id)), ..Default::default() },
         )
         .await;
-    assert!(matches!(moved, Err(StoreError::Invalid(_))));
+    assert_eq!(invalid(moved), unknown_child);
     let linked = store
         .update_goal(anna.id, created.id, GoalChanges { child_profile_id: Some(Some(own.id)), ..Default::default() })
         .await
@@ -97,7 +98,7 @@ async fn updated_at_moves_on_a_real_change_and_only_then(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(same.updated_at, profile.updated_at);
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    db.clock().advance(chrono::Duration::seconds(1));
     let changed = store
         .update_parent_profile(anna.id, ParentProfileChanges { bio: Some(Some("Hi".into())), ..Default::default() })
         .await
@@ -109,7 +110,7 @@ async fn updated_at_moves_on_a_real_change_and_only_then(db: &TestDb) {
     let unchanged =
         store.update_child(anna.id, child.id, ChildChanges { age: Some(3), ..Default::default() }).await.unwrap();
     assert_eq!(unchanged.updated_at, child.updated_at);
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    db.clock().advance(chrono::Duration::seconds(1));
     let older =
         store.update_child(anna.id, child.id, ChildChanges { age: Some(4), ..Default::default() }).await.unwrap();
     assert!(older.updated_at > child.updated_at);
@@ -188,6 +189,61 @@ async fn onboarding_data_merges_key_by_key_even_when_two_writers_race(db: &TestD
     assert_eq!((profile.current_onboarding_step, profile.completed_onboarding), (3, true));
 }
 
+async fn a_family_stops_at_its_children_limit_even_when_two_servers_add_at_once(db: &TestDb) {
+    let (first, second) = (db.store(), db.second_store().await);
+    let (anna, _) = parent(first.as_ref(), "anna").await;
+    let attempts = (0..CHILDREN_MAX + 6).map(|i| {
+        let store = if i % 2 == 0 { first.clone() } else { second.clone() };
+        async move { store.create_child(anna.id, NewChild::new(&format!("Kind {i}"), 3)).await }
+    });
+    let results = futures::future::join_all(attempts).await;
+    let refused: Vec<_> = results.into_iter().filter(Result::is_err).map(invalid).collect();
+    assert_eq!(refused, vec![vec![("children".to_owned(), "too_many")]; 6]);
+    let stored = first.children(anna.id, PageRequest::first(100)).await.unwrap().items;
+    assert_eq!(stored.len() as i64, CHILDREN_MAX);
+    let (bob, _) = parent(first.as_ref(), "bob").await;
+    assert!(first.create_child(bob.id, NewChild::new("Daan", 6)).await.is_ok(), "the limit is per family");
+}
+
+async fn a_family_stops_at_its_goals_limit(db: &TestDb) {
+    let store = db.store();
+    let (anna, _) = parent(store.as_ref(), "anna").await;
+    for i in 0..GOALS_MAX {
+        store.create_goal(anna.id, NewGoal::new(&format!("Doel {i}"))).await.unwrap();
+    }
+    assert_eq!(invalid(store.create_goal(anna.id, NewGoal::new("Eén te veel")).await), [("goals".into(), "too_many")]);
+    let first = store.goals(anna.id, None, PageRequest::first(1)).await.unwrap().items[0].id;
+    store.delete_goal(anna.id, first).await.unwrap();
+    assert!(store.create_goal(anna.id, NewGoal::new("Weer ruimte")).await.is_ok(), "deleting one makes room");
+}
+
+async fn onboarding_data_stops_growing_at_its_cap_and_a_refused_write_changes_nothing(db: &TestDb) {
+    let store = db.store();
+    let (anna, _) = parent(store.as_ref(), "anna").await;
+    let chunk = |key: &str| {
+        let mut data = serde_json::Map::new();
+        data.insert(key.to_owned(), json!("x".repeat(40 * 1024)));
+        OnboardingChanges { onboarding_data: Some(data), current_onboarding_step: Some(2), ..Default::default() }
+    };
+    store.update_onboarding(anna.id, chunk("first")).await.unwrap();
+    let refused = store.update_onboarding(anna.id, chunk("second")).await;
+    assert_eq!(invalid(refused), [("onboardingData".into(), "too_large")], "40 KiB + 40 KiB passes the 64 KiB cap");
+    let profile = store.parent_profile(anna.id).await.unwrap();
+    assert_eq!(profile.onboarding_data.as_object().unwrap().keys().collect::<Vec<_>>(), ["first"]);
+    assert_eq!(profile.current_onboarding_step, 2, "the step of the refused write was not kept either");
+    assert!(store.update_onboarding(anna.id, chunk("first")).await.is_ok(), "replacing a key does not grow the data");
+}
+
+async fn extreme_json_numbers_read_back_exactly_as_written(db: &TestDb) {
+    let store = db.store();
+    let (anna, _) = parent(store.as_ref(), "anna").await;
+    let numbers = json!({"largest": f64::MAX, "lowest": -1.7976931348623155e308, "tiny": 5e-324, "long": [-544490629, 1.1243035774439972e228]});
+    let changes = OnboardingChanges { onboarding_data: numbers.as_object().cloned(), ..Default::default() };
+    store.update_onboarding(anna.id, changes).await.unwrap();
+    // PostgreSQL writes numbers out in full (309 digits for f64::MAX); they must parse back.
+    assert_eq!(store.parent_profile(anna.id).await.unwrap().onboarding_data, numbers);
+}
+
 async fn paging_visits_every_child_exactly_once_while_rows_are_inserted(db: &TestDb) {
     let store = db.store();
     let (anna, _) = parent(store.as_ref(), "anna").await;
@@ -256,12 +312,20 @@ async fn deleting_a_profile_takes_its_children_and_goals_and_a_child_unlinks_its
 async fn a_family_is_read_whole_with_one_query_per_level(db: &TestDb) {
     let store = db.store();
     let (anna, profile) = parent(store.as_ref(), "anna").await;
+    let round_trips = || async {
+        let before = db.inspect().statements();
+        store.family(anna.id).await.unwrap();
+        db.inspect().statements() - before
+    };
+    let for_an_empty_family = round_trips().await;
+    assert_eq!(for_an_empty_family, 5, "BEGIN, the profile, its children, its goals, COMMIT");
     for i in 0..5 {
         let child = store.create_child(anna.id, NewChild::new(&format!("Kid {i}"), i)).await.unwrap();
         let mut goal = NewGoal::new(&format!("Goal {i}"));
         goal.child_profile_id = Some(child.id);
         store.create_goal(anna.id, goal).await.unwrap();
     }
+    assert_eq!(round_trips().await, for_an_empty_family, "five children and five goals cost no more");
     let family = store.family(anna.id).await.unwrap();
     assert_eq!(family.profile.map(|p| p.id), Some(profile.id));
     assert_eq!(family.children.len(), 5);
@@ -273,7 +337,7 @@ async fn a_family_is_read_whole_with_one_query_per_level(db: &TestDb) {
 async fn every_change_a_family_makes_is_audited_in_its_own_transaction(db: &TestDb) {
     let store = db.store();
     let anna = user(store.as_ref(), "anna", carenest_domain::accounts::Role::Parent).await;
-    assert!(store.create_child(anna.id, NewChild::new("Noor", 3)).await.is_err(), "no profile yet");
+    assert_eq!(conflict(store.create_child(anna.id, NewChild::new("Noor", 3)).await), "parent_profile_required");
     let entries = |store: std::sync::Arc<dyn carenest_domain::Store>| async move {
         store
             .audit_entries(anna.id, PageRequest::first(50))
@@ -331,4 +395,8 @@ on_both_backends!(
     goals_filter_by_status_and_page_by_id,
     deleting_a_profile_takes_its_children_and_goals_and_a_child_unlinks_its_goals,
     a_family_is_read_whole_with_one_query_per_level,
+    a_family_stops_at_its_children_limit_even_when_two_servers_add_at_once,
+    a_family_stops_at_its_goals_limit,
+    onboarding_data_stops_growing_at_its_cap_and_a_refused_write_changes_nothing,
+    extreme_json_numbers_read_back_exactly_as_written,
 );

@@ -6,7 +6,7 @@ use carenest_domain::ids::TherapistId;
 use carenest_domain::page::PageRequest;
 use carenest_domain::scheduling::{SessionFilter, SessionScope};
 use carenest_store_tests::{on_both_backends, Raw, TestDb};
-use chrono::{NaiveDate, NaiveTime};
+use chrono::NaiveDate;
 
 const SESSIONS: usize = 20_000;
 const THERAPISTS: usize = 50;
@@ -58,9 +58,9 @@ fn uses_index(plan: &[String]) -> bool {
     })
 }
 
-async fn a_therapists_week_a_practice_day_and_a_booking_check_search_indexes(db: &TestDb) {
+async fn a_therapists_week_a_practice_day_a_booking_check_and_availability_search_indexes(db: &TestDb) {
     load_a_year_of_sessions(db).await;
-    let store = db.store();
+    let store = db.inspect();
     let day = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
     let week = SessionFilter {
         from: Some(day),
@@ -76,13 +76,16 @@ async fn a_therapists_week_a_practice_day_and_a_booking_check_search_indexes(db:
             store.explain_sessions(SessionScope::All, practice_day, PageRequest::first(200)).await.unwrap(),
         ),
         (
-            "a booking's overlap check",
+            "a booking's read of the therapists' sessions",
+            store.explain_booking_check(&[TherapistId(7), TherapistId(8)], &[day]).await.unwrap(),
+        ),
+        (
+            "ninety days of three therapists' sessions for availability",
             store
-                .explain_booking_check(
-                    &[TherapistId(7), TherapistId(8)],
-                    &[day],
-                    NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
-                    NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+                .explain_availability(
+                    &[TherapistId(7), TherapistId(8), TherapistId(9)],
+                    day,
+                    day + chrono::Duration::days(89),
                 )
                 .await
                 .unwrap(),
@@ -93,4 +96,4 @@ async fn a_therapists_week_a_practice_day_and_a_booking_check_search_indexes(db:
     }
 }
 
-on_both_backends!(a_therapists_week_a_practice_day_and_a_booking_check_search_indexes);
+on_both_backends!(a_therapists_week_a_practice_day_a_booking_check_and_availability_search_indexes);

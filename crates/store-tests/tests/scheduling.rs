@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use carenest_domain::accounts::Role;
+use carenest_domain::availability::Obstacle;
 use carenest_domain::family::NewChild;
 use carenest_domain::ids::{SessionId, TherapistId};
 use carenest_domain::page::PageRequest;
@@ -10,7 +11,7 @@ use carenest_domain::scheduling::*;
 use carenest_domain::{Store, StoreError};
 use carenest_store_tests::fixtures::STAFF;
 use carenest_store_tests::fixtures::{parent, user};
-use carenest_store_tests::{on_both_backends, TestDb};
+use carenest_store_tests::{conflict, invalid, on_both_backends, TestDb};
 use chrono::{NaiveDate, NaiveTime};
 
 fn day(d: u32) -> NaiveDate {
@@ -31,6 +32,7 @@ fn booking(date: NaiveDate, start: NaiveTime, end: NaiveTime, therapists: &[Ther
         therapist_ids: therapists.to_vec(),
         child_profile_id: None,
         repeat: None,
+        outside_working_hours: false,
     }
 }
 
@@ -42,6 +44,14 @@ fn conflicts(error: StoreError) -> Vec<BookingConflict> {
     match error {
         StoreError::Conflict { constraint: "therapist_double_booked", conflicts, .. } => conflicts,
         other => panic!("expected a double booking, got {other:?}"),
+    }
+}
+
+/// The session an overlap names.
+fn booked(conflict: &BookingConflict) -> SessionId {
+    match conflict.reason {
+        Obstacle::Booked { session, .. } => session,
+        other => panic!("expected an overlap, got {other:?}"),
     }
 }
 
@@ -59,10 +69,8 @@ async fn an_overlapping_booking_for_a_busy_therapist_is_a_conflict_and_back_to_b
         conflicts(error),
         [BookingConflict {
             therapist_id: anna,
-            session_id: first.id,
             date: day(1),
-            start_time: at(9, 0),
-            end_time: at(10, 0)
+            reason: Obstacle::Booked { session: first.id, start: at(9, 0), end: at(10, 0) }
         }]
     );
     assert_eq!(count_sessions(store.as_ref()).await, 1, "nothing was written");
@@ -97,7 +105,7 @@ async fn a_cancelled_session_frees_its_therapists_time(db: &TestDb) {
             STAFF,
         )
         .await;
-    assert_eq!(conflicts(revived.unwrap_err())[0].session_id, second.id, "un-cancelling checks again");
+    assert_eq!(booked(&conflicts(revived.unwrap_err())[0]), second.id, "un-cancelling checks again");
 }
 
 async fn a_series_books_every_occurrence_or_none_and_lists_every_conflict(db: &TestDb) {
@@ -109,10 +117,8 @@ async fn a_series_books_every_occurrence_or_none_and_lists_every_conflict(db: &T
     ];
     let mut series = booking(day(1), at(9, 0), at(10, 0), &[anna]);
     series.repeat = Some(Repeat { every: RepeatEvery::Week, count: 4 });
-    let listed: Vec<SessionId> = conflicts(store.create_sessions(series.clone(), STAFF).await.unwrap_err())
-        .iter()
-        .map(|c| c.session_id)
-        .collect();
+    let listed: Vec<SessionId> =
+        conflicts(store.create_sessions(series.clone(), STAFF).await.unwrap_err()).iter().map(booked).collect();
     assert_eq!(listed, blockers.iter().map(|s| s.id).collect::<Vec<_>>());
     assert_eq!(count_sessions(store.as_ref()).await, 2, "no occurrence was written");
     for blocker in &blockers {
@@ -204,7 +210,11 @@ async fn moving_a_session_onto_a_busy_slot_is_refused_and_changes_nothing(db: &T
             STAFF,
         )
         .await;
-    assert!(matches!(bad_order, Err(StoreError::Invalid(_))), "end before start is invalid after the change too");
+    assert_eq!(
+        invalid(bad_order),
+        [("endTime".to_owned(), "after_start")],
+        "end before start is invalid after the change too"
+    );
     let swapped = store
         .update_session(
             SessionScope::All,
@@ -228,18 +238,21 @@ async fn adding_a_therapist_is_idempotent_and_checks_their_calendar(db: &TestDb)
     let anna = therapist(store.as_ref(), "Anna").await;
     let bram = therapist(store.as_ref(), "Bram").await;
     let session = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[anna]), STAFF).await.unwrap().remove(0);
-    let with_bram = store.add_session_therapist(session.id, bram, STAFF).await.unwrap();
+    let with_bram = store.add_session_therapist(session.id, bram, false, STAFF).await.unwrap();
     assert_eq!(with_bram.therapists.iter().map(|t| t.id).collect::<Vec<_>>(), [anna, bram]);
     assert_eq!(
-        store.add_session_therapist(session.id, bram, STAFF).await.unwrap(),
+        store.add_session_therapist(session.id, bram, false, STAFF).await.unwrap(),
         with_bram,
         "adding again changes nothing"
     );
     let busy = store.create_sessions(booking(day(2), at(9, 0), at(10, 0), &[anna]), STAFF).await.unwrap().remove(0);
     let other = store.create_sessions(booking(day(2), at(9, 30), at(10, 0), &[bram]), STAFF).await.unwrap().remove(0);
-    assert_eq!(conflicts(store.add_session_therapist(other.id, anna, STAFF).await.unwrap_err())[0].session_id, busy.id);
+    assert_eq!(
+        booked(&conflicts(store.add_session_therapist(other.id, anna, false, STAFF).await.unwrap_err())[0]),
+        busy.id
+    );
     assert!(matches!(
-        store.add_session_therapist(session.id, TherapistId(999), STAFF).await,
+        store.add_session_therapist(session.id, TherapistId(999), false, STAFF).await,
         Err(StoreError::NotFound)
     ));
     store.remove_session_therapist(session.id, bram, STAFF).await.unwrap();
@@ -334,6 +347,57 @@ async fn sessions_filter_by_range_therapist_and_child_and_page_in_order(db: &Tes
         .map(|s| s.id)
         .collect();
     assert_eq!(annas, [ids[2], ids[0]]);
+
+    let (mother, _) = parent(store.as_ref(), "mother").await;
+    let noor = store.create_child(mother.id, NewChild::new("Noor", 4)).await.unwrap();
+    let daan = store.create_child(mother.id, NewChild::new("Daan", 6)).await.unwrap();
+    let with_child = |child, d, h| {
+        let mut new = booking(day(d), at(h, 0), at(h, 30), &[anna]);
+        new.child_profile_id = Some(child);
+        new
+    };
+    let noors_first = store.create_sessions(with_child(noor.id, 4, 9), STAFF).await.unwrap().remove(0).id;
+    store.create_sessions(with_child(daan.id, 4, 10), STAFF).await.unwrap();
+    let noors_second = store.create_sessions(with_child(noor.id, 5, 9), STAFF).await.unwrap().remove(0).id;
+    let filter = SessionFilter { child_profile_id: Some(noor.id), ..Default::default() };
+    let noors: Vec<_> = store
+        .sessions(SessionScope::All, filter, PageRequest::first(50))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(noors, [noors_first, noors_second], "only Noor's, not her brother's or the childless ones");
+    let filter = SessionFilter { child_profile_id: Some(noor.id), from: Some(day(5)), ..Default::default() };
+    let later: Vec<_> = store
+        .sessions(SessionScope::All, filter, PageRequest::first(50))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(later, [noors_second], "the child filter combines with the range");
+}
+
+async fn a_page_of_sessions_costs_two_queries_whatever_its_size(db: &TestDb) {
+    let store = db.store();
+    let therapists = [therapist(store.as_ref(), "Anna").await, therapist(store.as_ref(), "Bram").await];
+    let round_trips = |limit| {
+        let store = store.clone();
+        async move {
+            let before = db.inspect().statements();
+            let page =
+                store.sessions(SessionScope::All, SessionFilter::default(), PageRequest::first(limit)).await.unwrap();
+            (page.items.len(), db.inspect().statements() - before)
+        }
+    };
+    for d in 1..=20 {
+        store.create_sessions(booking(day(d), at(9, 0), at(10, 0), &therapists), STAFF).await.unwrap();
+    }
+    assert_eq!(round_trips(1).await, (1, 2), "the sessions, then their therapists");
+    assert_eq!(round_trips(20).await, (20, 2), "twenty sessions with two therapists each cost the same");
 }
 
 async fn therapists_are_searched_by_name_in_any_case_and_listed_by_name(db: &TestDb) {
@@ -367,7 +431,7 @@ async fn a_user_can_be_linked_to_only_one_therapist(db: &TestDb) {
     let again = store.create_therapist("Cleo 2".into(), Some(t_user.id)).await;
     assert!(matches!(again, Err(StoreError::Conflict { constraint: "therapists_user_id_key", .. })), "{again:?}");
     let missing = store.create_therapist("Ghost".into(), Some(carenest_domain::ids::UserId(9999))).await;
-    assert!(matches!(missing, Err(StoreError::Invalid(_))));
+    assert_eq!(invalid(missing), [("userId".to_owned(), "unknown_user")]);
     let admin = user(store.as_ref(), "admin", Role::Admin).await;
     store.create_therapist("Boss".into(), Some(admin.id)).await.unwrap();
     assert_eq!(store.user(admin.id).await.unwrap().role, Role::Admin, "admins stay admins");
@@ -381,7 +445,7 @@ async fn staff_changes_to_a_childs_sessions_are_audited_for_the_family_and_refus
     let mut new = booking(day(1), at(9, 0), at(10, 0), &[bram]);
     new.child_profile_id = Some(noor.id);
     let session = store.create_sessions(new.clone(), STAFF).await.unwrap().remove(0);
-    assert!(store.create_sessions(new, STAFF).await.is_err(), "a double booking");
+    assert_eq!(conflict(store.create_sessions(new, STAFF).await), "therapist_double_booked", "a double booking");
     store.create_sessions(booking(day(2), at(9, 0), at(10, 0), &[bram]), STAFF).await.unwrap();
     store
         .update_session(
@@ -419,6 +483,7 @@ on_both_backends!(
     adding_a_therapist_is_idempotent_and_checks_their_calendar,
     each_role_sees_only_the_sessions_the_role_table_gives_it,
     sessions_filter_by_range_therapist_and_child_and_page_in_order,
+    a_page_of_sessions_costs_two_queries_whatever_its_size,
     therapists_are_searched_by_name_in_any_case_and_listed_by_name,
     a_user_can_be_linked_to_only_one_therapist,
 );

@@ -18,13 +18,18 @@ async fn migrations_go_down_to_nothing_and_up_again_to_the_same_schema(db: &Test
         "auth_tokens",
         "audit_log",
         "seeders",
+        "working_hours",
+        "time_off",
+        "closures",
+        "calendar_feeds",
     ] {
         assert!(migrated.contains(&format!("table {table}")), "{table} missing from {migrated:?}");
     }
-    let undone = store.rollback(None).await.unwrap();
-    assert_eq!(undone.len(), 4);
+    let known = store.migration_status().await.unwrap().known.len();
+    let undone = store.rollback(None, false).await.unwrap();
+    assert_eq!(undone.len(), known);
     assert!(raw.schema_objects().await.is_empty(), "rollback --all leaves nothing");
-    assert!(store.migration_status().await.unwrap().pending().count() == 4);
+    assert!(store.migration_status().await.unwrap().pending().count() == known);
     store.migrate().await.unwrap();
     assert_eq!(raw.schema_objects().await, migrated);
     assert_eq!(store.migration_status().await.unwrap().pending().count(), 0);
@@ -32,11 +37,48 @@ async fn migrations_go_down_to_nothing_and_up_again_to_the_same_schema(db: &Test
 
 async fn rolling_back_one_step_undoes_only_the_newest_migration(db: &TestDb) {
     let store = db.store();
-    let undone = store.rollback(Some(1)).await.unwrap();
-    assert_eq!(undone.iter().map(|m| m.version).collect::<Vec<_>>(), [4]);
+    let newest = store.migration_status().await.unwrap().known.last().unwrap().version;
+    let undone = store.rollback(Some(1), false).await.unwrap();
+    assert_eq!(undone.iter().map(|m| m.version).collect::<Vec<_>>(), [newest]);
     let status = store.migration_status().await.unwrap();
-    assert_eq!(status.pending().map(|m| m.version).collect::<Vec<_>>(), [4]);
-    assert!(store.migrate().await.unwrap().iter().any(|m| m.version == 4));
+    assert_eq!(status.pending().map(|m| m.version).collect::<Vec<_>>(), [newest]);
+    assert!(store.migrate().await.unwrap().iter().any(|m| m.version == newest));
+}
+
+async fn rolling_back_past_the_audit_migration_is_refused_while_the_log_holds_rows(db: &TestDb) {
+    let store = db.store();
+    // A family's profile is audited, so the log holds a row.
+    carenest_store_tests::fixtures::parent(store.as_ref(), "anna").await;
+    let known = store.migration_status().await.unwrap().known.len();
+    let refused = store.rollback(None, false).await;
+    assert_eq!(carenest_store_tests::conflict(refused), "audit_log_not_empty");
+    assert_eq!(store.migration_status().await.unwrap().pending().count(), 0, "nothing was undone");
+    let later = store.rollback(Some(known - carenest_domain::ops::AUDIT_MIGRATION as usize), false).await.unwrap();
+    assert!(later.iter().all(|m| m.version > carenest_domain::ops::AUDIT_MIGRATION), "later ones may go");
+    assert_eq!(store.rollback(None, true).await.unwrap().len(), carenest_domain::ops::AUDIT_MIGRATION as usize);
+    assert!(store.migration_status().await.unwrap().known.iter().all(|m| m.applied_at.is_none()));
+}
+
+async fn backups_cover_every_table_and_column_of_the_schema_with_its_nullability(db: &TestDb) {
+    let mut raw = db.raw().await;
+    let sql = match raw {
+        Raw::Sqlite(_) => "SELECT group_concat(m.name || '.' || p.name || CASE p.\"notnull\" WHEN 1 THEN '!' ELSE '?' END, ' ')
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT IN ('_sqlx_migrations', 'audit_log_pruning')",
+        Raw::Postgres(_) => "SELECT string_agg(table_name || '.' || column_name || CASE is_nullable WHEN 'NO' THEN '!' ELSE '?' END, ' ')
+             FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name NOT IN ('_sqlx_migrations', 'audit_log_pruning')",
+    };
+    let mut live: Vec<String> = raw.text(sql).await.unwrap().split(' ').map(str::to_owned).collect();
+    live.sort();
+    let mut covered: Vec<String> = db
+        .store()
+        .backup_tables()
+        .iter()
+        .flat_map(|t| t.columns.iter().map(move |c| format!("{}.{}{}", t.name, c.name, if c.nullable { '?' } else { '!' })))
+        .collect();
+    covered.sort();
+    assert_eq!(covered, live, "a migration changed the schema: update the backup catalogue in store-sql/src/backup.rs");
 }
 
 async fn migrating_a_database_that_a_newer_binary_migrated_is_refused(db: &TestDb) {
@@ -57,8 +99,35 @@ const CHILD: &str = "INSERT INTO child_profiles (parent_profile_id, name, age) V
 const THERAPIST: &str = "INSERT INTO therapists (name) VALUES ('Bram')";
 const SESSION: &str = "INSERT INTO sessions (date, start_time, end_time, child_profile_id) VALUES ('2026-12-01', '09:00:00', '10:00:00', 1)";
 
-async fn rejects(raw: &mut Raw, sql: &str, why: &str) {
-    assert!(raw.execute(sql).await.is_err(), "the database accepted {why}: {sql}");
+/// The rule a refused statement must be refused by.
+enum Broken {
+    /// A constraint or unique index, named alike on both backends.
+    Rule(&'static str),
+    /// A foreign key: PostgreSQL names it; SQLite only says that a foreign key failed.
+    ForeignKey(&'static str),
+    /// A NOT NULL column, which neither backend names as a constraint; both name the column.
+    NotNull(&'static str),
+    /// A date that does not exist: PostgreSQL's `date` type refuses it, SQLite's text column
+    /// has a named check.
+    ImpossibleDate { sqlite_rule: &'static str },
+    /// The audit log's triggers.
+    AppendOnly,
+}
+
+async fn rejects(raw: &mut Raw, sql: &str, rule: Broken, why: &str) {
+    let refusal = raw.execute(sql).await.expect_err(&format!("the database accepted {why}: {sql}"));
+    let sqlite = matches!(raw, Raw::Sqlite(_));
+    let named = |name: &str| refusal.constraint.as_deref() == Some(name);
+    let refused_by_the_rule = match rule {
+        Broken::Rule(name) => named(name),
+        Broken::ForeignKey(_) if sqlite => refusal.message == "FOREIGN KEY constraint failed",
+        Broken::ForeignKey(name) => named(name),
+        Broken::NotNull(column) => refusal.constraint.is_none() && refusal.message.contains(column),
+        Broken::ImpossibleDate { sqlite_rule } if sqlite => named(sqlite_rule),
+        Broken::ImpossibleDate { .. } => refusal.message.contains("out of range"),
+        Broken::AppendOnly => refusal.message.contains("audit_log is append-only"),
+    };
+    assert!(refused_by_the_rule, "{why} was refused for another reason: {refusal:?}");
 }
 
 async fn the_database_enforces_every_constraint_by_itself(db: &TestDb) {
@@ -69,99 +138,115 @@ async fn the_database_enforces_every_constraint_by_itself(db: &TestDb) {
     rejects(
         &mut raw,
         "INSERT INTO users (username, email, password) VALUES ('ANNA', 'b@example.org', '$argon2id$x')",
+        Broken::Rule("users_username_key"),
         "a username differing only in case",
     )
     .await;
     rejects(
         &mut raw,
         "INSERT INTO users (username, email, password) VALUES ('bob', 'ANNA@example.org', '$argon2id$x')",
+        Broken::Rule("users_email_key"),
         "a duplicate email",
     )
     .await;
     rejects(
         &mut raw,
         "INSERT INTO users (username, email, password, role) VALUES ('bob', 'b@example.org', '$argon2id$x', 'root')",
+        Broken::Rule("users_role_check"),
         "an unknown role",
     )
     .await;
     rejects(
         &mut raw,
         "INSERT INTO users (username, email, password) VALUES ('bob', 'b@example.org', 'plain')",
+        Broken::Rule("users_password_phc"),
         "a password that is not an Argon2id hash",
     )
     .await;
     rejects(
         &mut raw,
         "INSERT INTO users (username, email, password) VALUES ('b b', 'b@example.org', '$argon2id$x')",
+        Broken::Rule("users_username_format"),
         "a username with a space",
     )
     .await;
     rejects(
         &mut raw,
         "INSERT INTO users (email, password) VALUES ('b@example.org', '$argon2id$x')",
+        Broken::NotNull("username"),
         "a user without a username",
     )
     .await;
-    rejects(&mut raw, PROFILE, "a second parent profile for one user").await;
-    rejects(&mut raw, "INSERT INTO parent_profiles (user_id, name, stress_level, experience_level) VALUES (99, 'X', 'low', 'first_time')", "a profile of a missing user").await;
+    rejects(&mut raw, PROFILE, Broken::Rule("parent_profiles_user_id_key"), "a second parent profile for one user")
+        .await;
+    rejects(&mut raw, "INSERT INTO parent_profiles (user_id, name, stress_level, experience_level) VALUES (99, 'X', 'low', 'first_time')", Broken::ForeignKey("parent_profiles_user_id_fkey"), "a profile of a missing user").await;
     raw.execute("INSERT INTO users (username, email, password) VALUES ('bob', 'bob@example.org', '$argon2id$x')")
         .await
         .unwrap();
-    rejects(&mut raw, "INSERT INTO parent_profiles (user_id, name, stress_level, experience_level) VALUES (2, 'Bob', 'extreme', 'first_time')", "an unknown stress level").await;
-    rejects(&mut raw, "INSERT INTO parent_profiles (user_id, name, stress_level, experience_level) VALUES (2, 'Bob', 'low', 'expert')", "an unknown experience level").await;
-    rejects(&mut raw, "INSERT INTO parent_profiles (user_id, name, stress_level, experience_level, onboarding_data) VALUES (2, 'Bob', 'low', 'first_time', '[1]')", "onboarding data that is not an object").await;
+    rejects(&mut raw, "INSERT INTO parent_profiles (user_id, name, stress_level, experience_level) VALUES (2, 'Bob', 'extreme', 'first_time')", Broken::Rule("parent_profiles_stress_level_check"), "an unknown stress level").await;
+    rejects(&mut raw, "INSERT INTO parent_profiles (user_id, name, stress_level, experience_level) VALUES (2, 'Bob', 'low', 'expert')", Broken::Rule("parent_profiles_experience_level_check"), "an unknown experience level").await;
+    rejects(&mut raw, "INSERT INTO parent_profiles (user_id, name, stress_level, experience_level, onboarding_data) VALUES (2, 'Bob', 'low', 'first_time', '[1]')", Broken::Rule("parent_profiles_onboarding_data_object"), "onboarding data that is not an object").await;
     rejects(
         &mut raw,
         "INSERT INTO child_profiles (parent_profile_id, name, age) VALUES (1, 'Old', 26)",
+        Broken::Rule("child_profiles_age_check"),
         "an age over 25",
     )
     .await;
     rejects(
         &mut raw,
         "INSERT INTO child_profiles (parent_profile_id, name, age) VALUES (1, 'Neg', -1)",
+        Broken::Rule("child_profiles_age_check"),
         "a negative age",
     )
     .await;
     rejects(
         &mut raw,
         "INSERT INTO child_profiles (parent_profile_id, name, age) VALUES (42, 'Lost', 3)",
+        Broken::ForeignKey("child_profiles_parent_profile_id_fkey"),
         "a child of a missing profile",
     )
     .await;
     rejects(
         &mut raw,
         "INSERT INTO child_profiles (parent_profile_id, name, age, routines) VALUES (1, 'R', 3, '\"text\"')",
+        Broken::Rule("child_profiles_routines_shape"),
         "routines that are neither object nor array",
     )
     .await;
     rejects(
         &mut raw,
         "INSERT INTO parenting_goals (parent_profile_id, title, progress) VALUES (1, 'Sleep', 101)",
+        Broken::Rule("parenting_goals_progress_check"),
         "progress over 100",
     )
     .await;
     rejects(
         &mut raw,
         "INSERT INTO parenting_goals (parent_profile_id, title, status) VALUES (1, 'Sleep', 'done')",
+        Broken::Rule("parenting_goals_status_check"),
         "an unknown goal status",
     )
     .await;
     rejects(
         &mut raw,
         "INSERT INTO sessions (date, start_time, end_time) VALUES ('2026-12-01', '10:00:00', '10:00:00')",
+        Broken::Rule("sessions_time_order"),
         "a session ending when it starts",
     )
     .await;
     rejects(
         &mut raw,
         "INSERT INTO sessions (date, start_time, end_time) VALUES ('2026-12-01', '11:00:00', '10:00:00')",
+        Broken::Rule("sessions_time_order"),
         "a session ending before it starts",
     )
     .await;
-    rejects(&mut raw, "INSERT INTO sessions (date, start_time, end_time, status) VALUES ('2026-12-01', '09:00:00', '10:00:00', 'maybe')", "an unknown session status").await;
+    rejects(&mut raw, "INSERT INTO sessions (date, start_time, end_time, status) VALUES ('2026-12-01', '09:00:00', '10:00:00', 'maybe')", Broken::Rule("sessions_status_check"), "an unknown session status").await;
     rejects(
         &mut raw,
         "INSERT INTO sessions (date, start_time, end_time) VALUES ('2026-02-30', '09:00:00', '10:00:00')",
+        Broken::ImpossibleDate { sqlite_rule: "sessions_date_format" },
         "a date that does not exist",
     )
     .await;
@@ -171,27 +256,94 @@ async fn the_database_enforces_every_constraint_by_itself(db: &TestDb) {
     rejects(
         &mut raw,
         "INSERT INTO session_therapists (session_id, therapist_id, date) VALUES (1, 1, '2026-12-01')",
+        Broken::Rule("session_therapists_session_id_therapist_id_key"),
         "the same therapist twice on a session",
     )
     .await;
     rejects(
         &mut raw,
         "INSERT INTO session_therapists (session_id, therapist_id, date) VALUES (1, 77, '2026-12-01')",
+        Broken::ForeignKey("session_therapists_therapist_id_fkey"),
         "a link to a missing therapist",
     )
     .await;
     raw.execute("UPDATE therapists SET user_id = 1 WHERE id = 1").await.unwrap();
     raw.execute("INSERT INTO therapists (name, user_id) VALUES ('Cleo', NULL)").await.unwrap();
-    rejects(&mut raw, "UPDATE therapists SET user_id = 1 WHERE id = 2", "two therapists linked to one user").await;
+    rejects(
+        &mut raw,
+        "UPDATE therapists SET user_id = 1 WHERE id = 2",
+        Broken::Rule("therapists_user_id_key"),
+        "two therapists linked to one user",
+    )
+    .await;
     rejects(
         &mut raw,
         "INSERT INTO session_therapists (session_id, therapist_id, date) VALUES (1, 2, '2026-12-02')",
+        Broken::ForeignKey("session_therapists_session_id_fkey"),
         "a link whose date is not its session's",
     )
     .await;
     raw.execute("INSERT INTO session_therapists (session_id, therapist_id, date) VALUES (1, 2, '2026-12-01')")
         .await
         .unwrap();
+
+    raw.execute(
+        "INSERT INTO working_hours (therapist_id, weekday, start_time, end_time) VALUES (1, 1, '09:00:00', '12:00:00')",
+    )
+    .await
+    .unwrap();
+    raw.execute(
+        "INSERT INTO working_hours (therapist_id, weekday, start_time, end_time) VALUES (1, 1, '12:00:00', '17:00:00')",
+    )
+    .await
+    .unwrap();
+    rejects(
+        &mut raw,
+        "INSERT INTO working_hours (therapist_id, weekday, start_time, end_time) VALUES (1, 1, '11:00:00', '13:00:00')",
+        Broken::Rule("working_hours_no_overlap"),
+        "working hours overlapping others of the day",
+    )
+    .await;
+    rejects(
+        &mut raw,
+        "UPDATE working_hours SET start_time = '11:30:00' WHERE start_time = '12:00:00'",
+        Broken::Rule("working_hours_no_overlap"),
+        "working hours moved onto others",
+    )
+    .await;
+    rejects(
+        &mut raw,
+        "INSERT INTO working_hours (therapist_id, weekday, start_time, end_time) VALUES (1, 8, '09:00:00', '10:00:00')",
+        Broken::Rule("working_hours_weekday_check"),
+        "a weekday after Sunday",
+    )
+    .await;
+    rejects(
+        &mut raw,
+        "INSERT INTO working_hours (therapist_id, weekday, start_time, end_time) VALUES (1, 2, '10:00:00', '09:00:00')",
+        Broken::Rule("working_hours_time_order"),
+        "working hours ending before they start",
+    )
+    .await;
+    rejects(
+        &mut raw,
+        "INSERT INTO time_off (therapist_id, start_date, end_date) VALUES (1, '2026-12-02', '2026-12-01')",
+        Broken::Rule("time_off_date_order"),
+        "time off ending before it starts",
+    )
+    .await;
+    rejects(&mut raw, "INSERT INTO time_off (therapist_id, start_date, end_date, start_time) VALUES (1, '2026-12-01', '2026-12-01', '09:00:00')", Broken::Rule("time_off_times_together"), "part of a day off without its end").await;
+    rejects(&mut raw, "INSERT INTO time_off (therapist_id, start_date, end_date, start_time, end_time) VALUES (1, '2026-12-01', '2026-12-02', '09:00:00', '12:00:00')", Broken::Rule("time_off_part_day_is_one_day"), "part of a day off over two days").await;
+    rejects(
+        &mut raw,
+        "INSERT INTO closures (start_date, end_date, name) VALUES ('2026-12-02', '2026-12-01', 'X')",
+        Broken::Rule("closures_date_order"),
+        "a closure ending before it starts",
+    )
+    .await;
+    let secret = if matches!(raw, Raw::Sqlite(_)) { "zeroblob(32)" } else { "decode(repeat('00', 32), 'hex')" };
+    let nobodys_feed = format!("INSERT INTO calendar_feeds (secret_hash) VALUES ({secret})");
+    rejects(&mut raw, &nobodys_feed, Broken::Rule("calendar_feeds_one_owner"), "a feed of nobody").await;
 }
 
 async fn defaults_and_cascades_follow_the_data_model(db: &TestDb) {
@@ -248,14 +400,16 @@ async fn the_audit_log_refuses_updates_and_deletes(db: &TestDb) {
     )
     .await
     .unwrap();
-    rejects(&mut raw, "UPDATE audit_log SET actor_user_id = 3", "an edited audit row").await;
-    rejects(&mut raw, "DELETE FROM audit_log", "a deleted audit row").await;
+    rejects(&mut raw, "UPDATE audit_log SET actor_user_id = 3", Broken::AppendOnly, "an edited audit row").await;
+    rejects(&mut raw, "DELETE FROM audit_log", Broken::AppendOnly, "a deleted audit row").await;
     assert_eq!(raw.text("SELECT CAST(count(*) AS TEXT) FROM audit_log").await.as_deref(), Some("1"));
 }
 
 on_both_backends!(
     migrations_go_down_to_nothing_and_up_again_to_the_same_schema,
     rolling_back_one_step_undoes_only_the_newest_migration,
+        rolling_back_past_the_audit_migration_is_refused_while_the_log_holds_rows,
+    backups_cover_every_table_and_column_of_the_schema_with_its_nullability,
     migrating_a_database_that_a_newer_binary_migrated_is_refused,
     the_database_enforces_every_constraint_by_itself,
     defaults_and_cascades_follow_the_data_model,

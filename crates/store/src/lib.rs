@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use carenest_domain::{Store, StoreError};
-pub use carenest_store_postgres::PoolSettings;
+use carenest_store_postgres::{Pg, PgStore};
+pub use carenest_store_sql::{Inspect, PoolSettings, StoreOptions};
+use carenest_store_sqlite::{Lite, SqliteStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -25,28 +27,47 @@ impl Backend {
     }
 }
 
+/// An open store: the store traits, and what tests and benchmarks may look into.
+#[derive(Clone)]
+pub struct Handle {
+    pub store: Arc<dyn Store>,
+    pub inspect: Arc<dyn Inspect>,
+}
+
+impl Handle {
+    fn of<S: Store + Inspect>(store: S) -> Self {
+        let store = Arc::new(store);
+        Self { store: store.clone(), inspect: store }
+    }
+}
+
 /// Connects to the database a URL names.
-pub async fn connect(url: &str, settings: PoolSettings) -> Result<Arc<dyn Store>, StoreError> {
+pub async fn open(url: &str, options: StoreOptions) -> Result<Handle, StoreError> {
     let backend = Backend::of(url).map_err(|reason| StoreError::Unavailable(reason.into()))?;
     Ok(match backend {
-        Backend::Postgres => Arc::new(carenest_store_postgres::PgStore::connect(url, settings).await?),
-        Backend::Sqlite => Arc::new(carenest_store_sqlite::SqliteStore::connect(url, settings.max_connections).await?),
+        Backend::Postgres => Handle::of(PgStore::connect(url, options).await?),
+        Backend::Sqlite => Handle::of(SqliteStore::connect(url, options).await?),
     })
+}
+
+/// Connects to the database a URL names, with the system clock and the built-in embedder.
+pub async fn connect(url: &str, pool: PoolSettings) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(open(url, StoreOptions { pool, ..StoreOptions::default() }).await?.store)
 }
 
 /// Creates the database a URL names; false when it already existed.
 pub async fn create_database(url: &str) -> Result<bool, StoreError> {
     match Backend::of(url).map_err(|reason| StoreError::Unavailable(reason.into()))? {
-        Backend::Postgres => carenest_store_postgres::create_database(url).await,
-        Backend::Sqlite => carenest_store_sqlite::create_database(url).await,
+        Backend::Postgres => carenest_store_sql::create_database::<Pg>(url).await,
+        Backend::Sqlite => carenest_store_sql::create_database::<Lite>(url).await,
     }
 }
 
 /// Drops the database a URL names; false when it did not exist.
 pub async fn drop_database(url: &str) -> Result<bool, StoreError> {
     match Backend::of(url).map_err(|reason| StoreError::Unavailable(reason.into()))? {
-        Backend::Postgres => carenest_store_postgres::drop_database(url).await,
-        Backend::Sqlite => carenest_store_sqlite::drop_database(url).await,
+        Backend::Postgres => carenest_store_sql::drop_database::<Pg>(url).await,
+        Backend::Sqlite => carenest_store_sql::drop_database::<Lite>(url).await,
     }
 }
 

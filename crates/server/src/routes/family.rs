@@ -6,14 +6,14 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use carenest_domain::family::*;
+use carenest_domain::family::GoalStatus;
 use carenest_domain::ids::{ChildId, GoalId};
-use carenest_domain::suggestions::{family_document, nearest, rank, Embedding, RankingInput, Suggestions};
 use carenest_domain::validation::Choice;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::CurrentUser;
+use crate::dto::{self, failures, read, ChildProfile, Onboarding, ParentProfile, ParentingGoal, Suggestions};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Id, ListBody, Pagination};
 use crate::{ApiError, ApiResult, AppState};
 
@@ -30,114 +30,115 @@ pub fn router() -> Router<AppState> {
 
 /// The current user's parent profile.
 #[utoipa::path(get, path = "/api/v1/parent-profile", tag = "family", security(("bearer" = [])), responses((status = 200, body = ParentProfile), (status = 404, description = "No profile yet", body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn get_profile(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Json<ParentProfile>> {
-    Ok(Json(state.store.parent_profile(current.id()).await?))
+pub async fn get_profile(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+) -> ApiResult<Json<ParentProfile>> {
+    Ok(Json(state.app.parent_profile(&caller).await?.into()))
 }
 
 /// Create the parent profile; `name`, `stressLevel` and `experienceLevel` are required.
-#[utoipa::path(post, path = "/api/v1/parent-profile", tag = "family", security(("bearer" = [])), request_body = ParentProfileInput, responses(
+#[utoipa::path(post, path = "/api/v1/parent-profile", tag = "family", security(("bearer" = [])), request_body = dto::ParentProfileInput, responses(
     (status = 201, body = ParentProfile),
     (status = 409, description = "A profile exists already", body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn create_profile(
     State(state): State<AppState>,
-    current: CurrentUser,
-    ApiJson(body): ApiJson<ParentProfileInput>,
+    CurrentUser(caller): CurrentUser,
+    ApiJson(body): ApiJson<dto::ParentProfileInput>,
 ) -> ApiResult<impl IntoResponse> {
-    let profile = body.validate_new().map_err(ApiError::Validation)?;
-    let profile = state.store.create_parent_profile(current.id(), profile).await?;
-    Ok((StatusCode::CREATED, Json(profile)))
+    let profile = state.app.create_parent_profile(&caller, read(body, |i| failures(i.validate_new()))?).await?;
+    Ok((StatusCode::CREATED, Json(ParentProfile::from(profile))))
 }
 
 /// Change any field of the parent profile; `null` clears an optional one.
-#[utoipa::path(patch, path = "/api/v1/parent-profile", tag = "family", security(("bearer" = [])), request_body = ParentProfileInput, responses((status = 200, body = ParentProfile), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(patch, path = "/api/v1/parent-profile", tag = "family", security(("bearer" = [])), request_body = dto::ParentProfileInput, responses((status = 200, body = ParentProfile), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn update_profile(
     State(state): State<AppState>,
-    current: CurrentUser,
-    ApiJson(body): ApiJson<ParentProfileInput>,
+    CurrentUser(caller): CurrentUser,
+    ApiJson(body): ApiJson<dto::ParentProfileInput>,
 ) -> ApiResult<Json<ParentProfile>> {
-    let changes = body.validate_changes().map_err(ApiError::Validation)?;
-    let profile = state.store.update_parent_profile(current.id(), changes).await?;
-    Ok(Json(profile))
+    let input = read(body, |i| failures(i.validate_changes()))?;
+    Ok(Json(state.app.update_parent_profile(&caller, input).await?.into()))
 }
 
 /// Delete the parent profile with its children and goals.
 #[utoipa::path(delete, path = "/api/v1/parent-profile", tag = "family", security(("bearer" = [])), responses((status = 204), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn delete_profile(State(state): State<AppState>, current: CurrentUser) -> ApiResult<StatusCode> {
-    state.store.delete_parent_profile(current.id()).await?;
+pub async fn delete_profile(State(state): State<AppState>, CurrentUser(caller): CurrentUser) -> ApiResult<StatusCode> {
+    state.app.delete_parent_profile(&caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Onboarding state.
 #[utoipa::path(get, path = "/api/v1/onboarding", tag = "family", security(("bearer" = [])), responses((status = 200, body = Onboarding), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn get_onboarding(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Json<Onboarding>> {
-    Ok(Json(Onboarding::from(&state.store.parent_profile(current.id()).await?)))
+pub async fn get_onboarding(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+) -> ApiResult<Json<Onboarding>> {
+    Ok(Json(state.app.onboarding(&caller).await?.into()))
 }
 
 /// Move through onboarding; `onboardingData` keys are merged into what is stored.
-#[utoipa::path(patch, path = "/api/v1/onboarding", tag = "family", security(("bearer" = [])), request_body = OnboardingInput, responses((status = 200, body = Onboarding), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(patch, path = "/api/v1/onboarding", tag = "family", security(("bearer" = [])), request_body = dto::OnboardingInput, responses((status = 200, body = Onboarding), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn update_onboarding(
     State(state): State<AppState>,
-    current: CurrentUser,
-    ApiJson(body): ApiJson<OnboardingInput>,
+    CurrentUser(caller): CurrentUser,
+    ApiJson(body): ApiJson<dto::OnboardingInput>,
 ) -> ApiResult<Json<Onboarding>> {
-    let changes = body.validate().map_err(ApiError::Validation)?;
-    let profile = state.store.update_onboarding(current.id(), changes).await?;
-    Ok(Json(Onboarding::from(&profile)))
+    let input = read(body, |i| failures(i.validate()))?;
+    Ok(Json(state.app.update_onboarding(&caller, input).await?.into()))
 }
 
 /// The user's children, by id.
 #[utoipa::path(get, path = "/api/v1/children", tag = "family", security(("bearer" = [])), params(Pagination), responses((status = 200, description = "Ordered by id", body = ListBody<ChildProfile>)))]
 pub async fn list_children(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiQuery(pagination): ApiQuery<Pagination>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(ListBody::from_page(state.store.children(current.id(), pagination.page()?).await?)))
+    Ok(Json(ListBody::<ChildProfile>::from_page(state.app.children(&caller, pagination.page()?).await?)))
 }
 
 /// Add a child; needs a parent profile first (409).
-#[utoipa::path(post, path = "/api/v1/children", tag = "family", security(("bearer" = [])), request_body = ChildInput, responses((status = 201, body = ChildProfile), (status = 409, description = "No parent profile yet", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/children", tag = "family", security(("bearer" = [])), request_body = dto::ChildInput, responses((status = 201, body = ChildProfile), (status = 409, description = "No parent profile yet", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn create_child(
     State(state): State<AppState>,
-    current: CurrentUser,
-    ApiJson(body): ApiJson<ChildInput>,
+    CurrentUser(caller): CurrentUser,
+    ApiJson(body): ApiJson<dto::ChildInput>,
 ) -> ApiResult<impl IntoResponse> {
-    let child = body.validate_new().map_err(ApiError::Validation)?;
-    let child = state.store.create_child(current.id(), child).await?;
-    Ok((StatusCode::CREATED, Json(child)))
+    let child = state.app.create_child(&caller, read(body, |i| failures(i.validate_new()))?).await?;
+    Ok((StatusCode::CREATED, Json(ChildProfile::from(child))))
 }
 
 #[utoipa::path(get, path = "/api/v1/children/{id}", tag = "family", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = ChildProfile), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn get_child(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiPath(Id(id)): ApiPath<Id>,
 ) -> ApiResult<Json<ChildProfile>> {
-    Ok(Json(state.store.child(current.id(), ChildId(id)).await?))
+    Ok(Json(state.app.child(&caller, ChildId(id)).await?.into()))
 }
 
-#[utoipa::path(patch, path = "/api/v1/children/{id}", tag = "family", security(("bearer" = [])), params(("id" = i64, Path)), request_body = ChildInput, responses((status = 200, body = ChildProfile), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(patch, path = "/api/v1/children/{id}", tag = "family", security(("bearer" = [])), params(("id" = i64, Path)), request_body = dto::ChildInput, responses((status = 200, body = ChildProfile), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn update_child(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiPath(Id(id)): ApiPath<Id>,
-    ApiJson(body): ApiJson<ChildInput>,
+    ApiJson(body): ApiJson<dto::ChildInput>,
 ) -> ApiResult<Json<ChildProfile>> {
-    let changes = body.validate_changes().map_err(ApiError::Validation)?;
-    let child = state.store.update_child(current.id(), ChildId(id), changes).await?;
-    Ok(Json(child))
+    let input = read(body, |i| failures(i.validate_changes()))?;
+    Ok(Json(state.app.update_child(&caller, ChildId(id), input).await?.into()))
 }
 
 /// Remove a child; their goals and sessions stay, unlinked.
 #[utoipa::path(delete, path = "/api/v1/children/{id}", tag = "family", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn delete_child(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiPath(Id(id)): ApiPath<Id>,
 ) -> ApiResult<StatusCode> {
-    state.store.delete_child(current.id(), ChildId(id)).await?;
+    state.app.delete_child(&caller, ChildId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -146,7 +147,7 @@ pub async fn delete_child(
 #[into_params(parameter_in = Query)]
 pub struct GoalQuery {
     /// Only goals with this status.
-    #[param(value_type = Option<GoalStatus>)]
+    #[param(value_type = Option<dto::enums::GoalStatus>)]
     pub status: Option<String>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
@@ -157,7 +158,7 @@ pub struct GoalQuery {
 #[utoipa::path(get, path = "/api/v1/goals", tag = "family", security(("bearer" = [])), params(GoalQuery), responses((status = 200, description = "Ordered by id", body = ListBody<ParentingGoal>), (status = 400, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn list_goals(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiQuery(query): ApiQuery<GoalQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let status = query
@@ -169,49 +170,47 @@ pub async fn list_goals(
         })
         .transpose()?;
     let page = Pagination { limit: query.limit, cursor: query.cursor }.page()?;
-    Ok(Json(ListBody::from_page(state.store.goals(current.id(), status, page).await?)))
+    Ok(Json(ListBody::<ParentingGoal>::from_page(state.app.goals(&caller, status, page).await?)))
 }
 
 /// Add a goal; `childProfileId` must be one of the user's own children.
-#[utoipa::path(post, path = "/api/v1/goals", tag = "family", security(("bearer" = [])), request_body = GoalInput, responses((status = 201, body = ParentingGoal), (status = 409, description = "No parent profile yet", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/goals", tag = "family", security(("bearer" = [])), request_body = dto::GoalInput, responses((status = 201, body = ParentingGoal), (status = 409, description = "No parent profile yet", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn create_goal(
     State(state): State<AppState>,
-    current: CurrentUser,
-    ApiJson(body): ApiJson<GoalInput>,
+    CurrentUser(caller): CurrentUser,
+    ApiJson(body): ApiJson<dto::GoalInput>,
 ) -> ApiResult<impl IntoResponse> {
-    let goal = body.validate_new().map_err(ApiError::Validation)?;
-    let goal = state.store.create_goal(current.id(), goal).await?;
-    Ok((StatusCode::CREATED, Json(goal)))
+    let goal = state.app.create_goal(&caller, read(body, |i| failures(i.validate_new()))?).await?;
+    Ok((StatusCode::CREATED, Json(ParentingGoal::from(goal))))
 }
 
 #[utoipa::path(get, path = "/api/v1/goals/{id}", tag = "family", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = ParentingGoal), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn get_goal(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiPath(Id(id)): ApiPath<Id>,
 ) -> ApiResult<Json<ParentingGoal>> {
-    Ok(Json(state.store.goal(current.id(), GoalId(id)).await?))
+    Ok(Json(state.app.goal(&caller, GoalId(id)).await?.into()))
 }
 
-#[utoipa::path(patch, path = "/api/v1/goals/{id}", tag = "family", security(("bearer" = [])), params(("id" = i64, Path)), request_body = GoalInput, responses((status = 200, body = ParentingGoal), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(patch, path = "/api/v1/goals/{id}", tag = "family", security(("bearer" = [])), params(("id" = i64, Path)), request_body = dto::GoalInput, responses((status = 200, body = ParentingGoal), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn update_goal(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiPath(Id(id)): ApiPath<Id>,
-    ApiJson(body): ApiJson<GoalInput>,
+    ApiJson(body): ApiJson<dto::GoalInput>,
 ) -> ApiResult<Json<ParentingGoal>> {
-    let changes = body.validate_changes().map_err(ApiError::Validation)?;
-    let goal = state.store.update_goal(current.id(), GoalId(id), changes).await?;
-    Ok(Json(goal))
+    let input = read(body, |i| failures(i.validate_changes()))?;
+    Ok(Json(state.app.update_goal(&caller, GoalId(id), input).await?.into()))
 }
 
 #[utoipa::path(delete, path = "/api/v1/goals/{id}", tag = "family", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn delete_goal(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiPath(Id(id)): ApiPath<Id>,
 ) -> ApiResult<StatusCode> {
-    state.store.delete_goal(current.id(), GoalId(id)).await?;
+    state.app.delete_goal(&caller, GoalId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -222,34 +221,9 @@ pub async fn delete_goal(
     (status = 200, body = Suggestions, description = "At most 10 suggestions, best first, in the parent's preferredLanguage (Dutch for `nl`, else English). Templates the family already has, and templates for ages none of its children have, are left out. Adoption by fewer than 3 similar families is neither shown nor counted, and nothing identifies another family."),
     (status = 409, description = "No parent profile yet", body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
-pub async fn suggestions(State(state): State<AppState>, current: CurrentUser) -> ApiResult<Json<Suggestions>> {
-    let family = state.store.family(current.id()).await?;
-    let profile = family.profile.ok_or_else(|| {
-        ApiError::from(carenest_domain::StoreError::conflict("parent_profile_required", "no profile"))
-    })?;
-    let embedder = state.store.embedder();
-    let fields = profile.fields();
-    // A profile always has its embedding; one of another model is recomputed rather than misread.
-    let embedding = profile
-        .profile_embedding
-        .as_deref()
-        .and_then(|text| Embedding::from_text(text, embedder.model()))
-        .unwrap_or_else(|| embedder.embed(&family_document(&fields, &family.children)));
-    let candidates = state.store.neighbour_candidates(profile.id, &embedding.buckets()).await?;
-    let neighbours = nearest(&embedding, embedder.model(), &candidates);
-    let adoption =
-        if neighbours.is_empty() { Default::default() } else { state.store.template_adoption(&neighbours).await? };
-    let templates = state.store.goal_templates().await?;
-    let input = RankingInput {
-        profile: &fields,
-        family: &embedding,
-        children: &family.children,
-        goals: &family.goals,
-        templates: &templates,
-        adoption: &adoption,
-        neighbours: neighbours.len(),
-    };
-    let suggestions = rank(embedder, &input, carenest_domain::time::now());
-    state.store.touch_suggestion_check(current.id(), suggestions.generated_at).await?;
-    Ok(Json(suggestions))
+pub async fn suggestions(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+) -> ApiResult<Json<Suggestions>> {
+    Ok(Json(state.app.suggestions(&caller).await?.into()))
 }

@@ -9,11 +9,11 @@ use axum::Router;
 use crate::{ApiError, AppState};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/api/openapi.json", get(openapi))
-        .route("/metrics", get(metrics))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/api/openapi.json", get(openapi))
+}
+
+pub fn metrics_router() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
 }
 
 /// 200 while the process is up.
@@ -28,7 +28,7 @@ pub async fn healthz() -> impl IntoResponse {
     (status = 503, description = "The database does not answer", body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await;
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.app.store().ping()).await;
     match ping {
         Ok(Ok(())) => Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], r#"{"status":"ready"}"#)),
         Ok(Err(error)) => {
@@ -50,7 +50,7 @@ pub async fn openapi() -> impl IntoResponse {
 /// `db_query_duration_seconds` by kind of statement.
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let pool = state.store.pool_stats();
+    let pool = state.app.store().pool_stats();
     let in_use = pool.size.saturating_sub(pool.idle);
     ::metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(pool.idle));
     ::metrics::gauge!("db_pool_connections", "state" => "in_use").set(f64::from(in_use));

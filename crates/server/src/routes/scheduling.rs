@@ -1,24 +1,23 @@
 //! Therapists and therapy sessions. Who sees which session follows the role table: parents
 //! their children's, therapists their own, admins all; the store applies that scope in SQL.
 
-use std::collections::BTreeMap;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use carenest_domain::accounts::Role;
-use carenest_domain::audit::AuditAction;
-use carenest_domain::ids::{ChildId, SessionId, TherapistId, UserId};
-use carenest_domain::scheduling::*;
-use chrono::NaiveDate;
+use carenest_domain::ids::{ChildId, SessionId, TherapistId};
+use carenest_domain::scheduling::SessionFilter;
+use carenest_domain::time::IsoDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{CurrentUser, Permission};
+use crate::auth::CurrentUser;
+use crate::dto::{self, failures, read, Session, Therapist};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Id, ListBody, Pagination};
 use crate::{ApiError, ApiResult, AppState};
+use carenest_app::calendar::{render, Calendar, Event};
+use carenest_app::Booked;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,49 +30,12 @@ pub fn router() -> Router<AppState> {
         .route("/sessions/{id}/therapists/{therapist_id}", put(add_therapist).delete(remove_therapist))
 }
 
-/// Which sessions the caller may see.
-async fn scope_of(state: &AppState, current: &CurrentUser) -> ApiResult<SessionScope> {
-    Ok(match current.role() {
-        Role::Admin => SessionScope::All,
-        Role::Parent => SessionScope::Parent(current.id()),
-        Role::Therapist => state
-            .store
-            .therapist_for_user(current.id())
-            .await?
-            .map_or(SessionScope::Nothing, |t| SessionScope::Therapist(t.id)),
-    })
-}
-
-/// Records reads of children's sessions by anyone but the child's own family. (Changes are
-/// recorded by the store, in the change's transaction.)
-async fn audit_session_reads(state: &AppState, current: &CurrentUser, sessions: &[&Session]) -> ApiResult<()> {
-    let mut owners: BTreeMap<ChildId, Option<UserId>> = BTreeMap::new();
-    let mut resources = Vec::new();
-    for session in sessions {
-        let Some(child) = session.child_profile_id else { continue };
-        let owner = match owners.get(&child) {
-            Some(owner) => *owner,
-            None => {
-                let owner = state.store.child_owner(child).await?;
-                owners.insert(child, owner);
-                owner
-            }
-        };
-        if let Some(owner) = owner.filter(|owner| *owner != current.id()) {
-            resources.push((session.id.0, owner));
-        }
-    }
-    if resources.is_empty() {
-        return Ok(());
-    }
-    state.audit_many(current, AuditAction::Read, "session", &resources).await
-}
-
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TherapistQuery {
-    /// Matches any part of the name, in any case.
+    /// Matches any part of the name, in any case; blank matches all.
+    #[param(max_length = 100, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub q: Option<String>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
@@ -84,62 +46,54 @@ pub struct TherapistQuery {
 #[utoipa::path(get, path = "/api/v1/therapists", tag = "scheduling", security(("bearer" = [])), params(TherapistQuery), responses((status = 200, description = "Ordered by name, then id", body = ListBody<Therapist>)))]
 pub async fn list_therapists(
     State(state): State<AppState>,
-    _current: CurrentUser,
+    _caller: CurrentUser,
     ApiQuery(query): ApiQuery<TherapistQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let page = Pagination { limit: query.limit, cursor: query.cursor }.page()?;
-    let search = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    if search.is_some_and(|q| q.chars().count() > 100) {
-        return Err(ApiError::BadRequest("q may be at most 100 characters".into()));
-    }
-    Ok(Json(ListBody::from_page(state.store.therapists(search, page).await?)))
+    let therapists = state.app.therapists(query.q.as_deref(), page).await.map_err(ApiError::in_query)?;
+    Ok(Json(ListBody::<Therapist>::from_page(therapists)))
 }
 
 /// Admin: add a therapist; linking `userId` makes that user a `therapist`.
-#[utoipa::path(post, path = "/api/v1/therapists", tag = "scheduling", security(("bearer" = [])), request_body = TherapistInput, responses((status = 201, body = Therapist), (status = 403, body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "The user is linked to another therapist", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/therapists", tag = "scheduling", security(("bearer" = [])), request_body = dto::TherapistInput, responses((status = 201, body = Therapist), (status = 403, body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, description = "The user is linked to another therapist", body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn create_therapist(
     State(state): State<AppState>,
-    current: CurrentUser,
-    ApiJson(body): ApiJson<TherapistInput>,
+    CurrentUser(caller): CurrentUser,
+    ApiJson(body): ApiJson<dto::TherapistInput>,
 ) -> ApiResult<impl IntoResponse> {
-    current.require(Permission::ManageTherapists)?;
-    let input = body.validate_new().map_err(ApiError::Validation)?;
-    let name = input.name.expect("validate_new requires a name");
-    let therapist = state.store.create_therapist(name, input.user_id.flatten()).await?;
-    Ok((StatusCode::CREATED, Json(therapist)))
+    let therapist = state.app.create_therapist(&caller, read(body, |i| failures(i.validate_new()))?).await?;
+    Ok((StatusCode::CREATED, Json(Therapist::from(therapist))))
 }
 
 #[utoipa::path(get, path = "/api/v1/therapists/{id}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Therapist), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn get_therapist(
     State(state): State<AppState>,
-    _current: CurrentUser,
+    _caller: CurrentUser,
     ApiPath(Id(id)): ApiPath<Id>,
 ) -> ApiResult<Json<Therapist>> {
-    Ok(Json(state.store.therapist(TherapistId(id)).await?))
+    Ok(Json(state.app.therapist(TherapistId(id)).await?.into()))
 }
 
 /// Admin: rename a therapist or change the linked user.
-#[utoipa::path(patch, path = "/api/v1/therapists/{id}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path)), request_body = TherapistInput, responses((status = 200, body = Therapist), (status = 403, body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(patch, path = "/api/v1/therapists/{id}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path)), request_body = dto::TherapistInput, responses((status = 200, body = Therapist), (status = 403, body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, body = crate::error::Problem, content_type = "application/problem+json"), (status = 422, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn update_therapist(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiPath(Id(id)): ApiPath<Id>,
-    ApiJson(body): ApiJson<TherapistInput>,
+    ApiJson(body): ApiJson<dto::TherapistInput>,
 ) -> ApiResult<Json<Therapist>> {
-    current.require(Permission::ManageTherapists)?;
-    let changes = body.validate_changes().map_err(ApiError::Validation)?;
-    Ok(Json(state.store.update_therapist(TherapistId(id), changes).await?))
+    let input = read(body, |i| failures(i.validate_changes()))?;
+    Ok(Json(state.app.update_therapist(&caller, TherapistId(id), input).await?.into()))
 }
 
 /// Admin: remove a therapist from their sessions and delete them; the sessions stay.
 #[utoipa::path(delete, path = "/api/v1/therapists/{id}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), (status = 403, body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn delete_therapist(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiPath(Id(id)): ApiPath<Id>,
 ) -> ApiResult<StatusCode> {
-    current.require(Permission::ManageTherapists)?;
-    state.store.delete_therapist(TherapistId(id)).await?;
+    state.app.delete_therapist(&caller, TherapistId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -148,9 +102,11 @@ pub async fn delete_therapist(
 #[into_params(parameter_in = Query)]
 pub struct SessionQuery {
     /// First date, inclusive.
-    pub from: Option<NaiveDate>,
+    #[param(value_type = Option<NaiveDate>)]
+    pub from: Option<IsoDate>,
     /// Last date, inclusive.
-    pub to: Option<NaiveDate>,
+    #[param(value_type = Option<NaiveDate>)]
+    pub to: Option<IsoDate>,
     #[param(minimum = 1)]
     pub therapist_id: Option<i64>,
     #[param(minimum = 1)]
@@ -162,9 +118,10 @@ pub struct SessionQuery {
 
 impl SessionQuery {
     fn filter(&self) -> ApiResult<SessionFilter> {
-        if let (Some(from), Some(to)) = (self.from, self.to) {
+        let (from, to) = (self.from.map(|d| d.0), self.to.map(|d| d.0));
+        if let (Some(from), Some(to)) = (from, to) {
             if from > to {
-                return Err(ApiError::BadRequest("from must not be after to".into()));
+                return Err(ApiError::query("to", "before_from", "to must not be before from"));
             }
         }
         for (name, id) in [("therapistId", self.therapist_id), ("childProfileId", self.child_profile_id)] {
@@ -173,43 +130,34 @@ impl SessionQuery {
             }
         }
         Ok(SessionFilter {
-            from: self.from,
-            to: self.to,
+            from,
+            to,
             therapist_id: self.therapist_id.map(TherapistId),
             child_profile_id: self.child_profile_id.map(ChildId),
         })
     }
 }
 
-async fn session_list(
-    state: &AppState,
-    current: &CurrentUser,
-    filter: SessionFilter,
-    pagination: Pagination,
-) -> ApiResult<Response> {
-    let scope = scope_of(state, current).await?;
-    let page = state.store.sessions(scope, filter, pagination.page()?).await?;
-    audit_session_reads(state, current, &page.items.iter().collect::<Vec<_>>()).await?;
-    Ok(Json(ListBody::from_page(page)).into_response())
-}
-
 /// Sessions the caller may see, ordered by date, startTime, id.
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "scheduling", security(("bearer" = [])), params(SessionQuery), responses((status = 200, description = "Ordered by date, startTime, id", body = ListBody<Session>), (status = 400, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn list_sessions(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiQuery(query): ApiQuery<SessionQuery>,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<ListBody<Session>>> {
     let filter = query.filter()?;
-    session_list(&state, &current, filter, Pagination { limit: query.limit, cursor: query.cursor }).await
+    let page = Pagination { limit: query.limit, cursor: query.cursor }.page()?;
+    Ok(Json(ListBody::from_page(state.app.sessions(&caller, filter, page).await?)))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct RangeQuery {
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
+    #[param(value_type = Option<NaiveDate>)]
+    pub from: Option<IsoDate>,
+    #[param(value_type = Option<NaiveDate>)]
+    pub to: Option<IsoDate>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
@@ -219,14 +167,13 @@ pub struct RangeQuery {
 #[utoipa::path(get, path = "/api/v1/therapists/{id}/sessions", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path), RangeQuery), responses((status = 200, description = "Ordered by date, startTime, id", body = ListBody<Session>), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn therapist_sessions(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiPath(Id(id)): ApiPath<Id>,
     ApiQuery(query): ApiQuery<RangeQuery>,
-) -> ApiResult<Response> {
-    state.store.therapist(TherapistId(id)).await?;
-    let filter =
-        SessionQuery { from: query.from, to: query.to, therapist_id: Some(id), ..Default::default() }.filter()?;
-    session_list(&state, &current, filter, Pagination { limit: query.limit, cursor: query.cursor }).await
+) -> ApiResult<Json<ListBody<Session>>> {
+    let filter = SessionQuery { from: query.from, to: query.to, ..Default::default() }.filter()?;
+    let page = Pagination { limit: query.limit, cursor: query.cursor }.page()?;
+    Ok(Json(ListBody::from_page(state.app.therapist_sessions(&caller, TherapistId(id), filter, page).await?)))
 }
 
 /// A series answers with every occurrence.
@@ -236,7 +183,7 @@ pub struct SessionSeries {
 }
 
 /// Admin: book a session, or with `repeat` a whole series (all or nothing).
-#[utoipa::path(post, path = "/api/v1/sessions", tag = "scheduling", security(("bearer" = [])), request_body = SessionInput, responses(
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "scheduling", security(("bearer" = [])), request_body = dto::SessionInput, responses(
     (status = 201, description = "The session, or `{items}` for a series", body = Session),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 409, description = "A therapist is booked at an overlapping time; `conflicts` lists every overlap", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -244,34 +191,29 @@ pub struct SessionSeries {
 ))]
 pub async fn create_sessions(
     State(state): State<AppState>,
-    current: CurrentUser,
-    ApiJson(body): ApiJson<SessionInput>,
+    CurrentUser(caller): CurrentUser,
+    ApiJson(body): ApiJson<dto::SessionInput>,
 ) -> ApiResult<Response> {
-    current.require(Permission::ManageSessions)?;
-    let new = body.validate_new().map_err(ApiError::Validation)?;
-    let series = new.repeat.is_some();
-    let sessions = state.store.create_sessions(new, current.actor()).await?;
-    Ok(if series {
-        (StatusCode::CREATED, Json(SessionSeries { items: sessions })).into_response()
-    } else {
-        (StatusCode::CREATED, Json(sessions.into_iter().next().expect("one session was created"))).into_response()
+    Ok(match state.app.book(&caller, read(body, |i| failures(i.validate_new()))?).await? {
+        Booked::Series(sessions) => {
+            let items = sessions.into_iter().map(Into::into).collect();
+            (StatusCode::CREATED, Json(SessionSeries { items })).into_response()
+        }
+        Booked::One(session) => (StatusCode::CREATED, Json(Session::from(session))).into_response(),
     })
 }
 
 #[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Session), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn get_session(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiPath(Id(id)): ApiPath<Id>,
 ) -> ApiResult<Json<Session>> {
-    let scope = scope_of(&state, &current).await?;
-    let session = state.store.session(scope, SessionId(id)).await?;
-    audit_session_reads(&state, &current, &[&session]).await?;
-    Ok(Json(session))
+    Ok(Json(state.app.session(&caller, SessionId(id)).await?.into()))
 }
 
 /// Admin: change anything; a therapist: only `notes` of their own sessions.
-#[utoipa::path(patch, path = "/api/v1/sessions/{id}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path)), request_body = SessionInput, responses(
+#[utoipa::path(patch, path = "/api/v1/sessions/{id}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path)), request_body = dto::SessionInput, responses(
     (status = 200, body = Session),
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -280,55 +222,57 @@ pub async fn get_session(
 ))]
 pub async fn update_session(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiPath(Id(id)): ApiPath<Id>,
-    ApiJson(body): ApiJson<SessionInput>,
+    ApiJson(body): ApiJson<dto::SessionInput>,
 ) -> ApiResult<Json<Session>> {
-    let changes = body.validate_changes().map_err(ApiError::Validation)?;
-    if changes.only_notes() {
-        current.require(Permission::EditSessionNotes)?;
-    } else {
-        current.require(Permission::ManageSessions)?;
-    }
-    let scope = scope_of(&state, &current).await?;
-    let session = state.store.update_session(scope, SessionId(id), changes, current.actor()).await?;
-    Ok(Json(session))
+    let input = read(body, |i| failures(i.validate_changes()))?;
+    Ok(Json(state.app.update_session(&caller, SessionId(id), input).await?.into()))
 }
 
 #[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), (status = 403, body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn delete_session(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiPath(Id(id)): ApiPath<Id>,
 ) -> ApiResult<StatusCode> {
-    current.require(Permission::ManageSessions)?;
-    state.store.delete_session(SessionId(id), current.actor()).await?;
+    state.app.delete_session(&caller, SessionId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Admin: put a therapist on a session (idempotent); 409 if they are busy then.
-#[utoipa::path(put, path = "/api/v1/sessions/{id}/therapists/{therapistId}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path), ("therapistId" = i64, Path)), responses((status = 200, body = Session), (status = 403, body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, body = crate::error::Problem, content_type = "application/problem+json")))]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AddTherapistQuery {
+    /// Admins: put the therapist on the session even outside their working hours.
+    pub outside_working_hours: Option<bool>,
+}
+
+/// Admin: put a therapist on a session (idempotent); 409 if they are busy, off, outside their
+/// working hours or the practice is closed then.
+#[utoipa::path(put, path = "/api/v1/sessions/{id}/therapists/{therapistId}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path), ("therapistId" = i64, Path), AddTherapistQuery), responses((status = 200, body = Session), (status = 403, body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, body = crate::error::Problem, content_type = "application/problem+json"), (status = 409, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn add_therapist(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiPath(ids): ApiPath<(Id, Id)>,
+    ApiQuery(query): ApiQuery<AddTherapistQuery>,
 ) -> ApiResult<Json<Session>> {
     let (Id(id), Id(therapist)) = ids;
-    current.require(Permission::ManageSessions)?;
-    let session = state.store.add_session_therapist(SessionId(id), TherapistId(therapist), current.actor()).await?;
-    Ok(Json(session))
+    let outside_hours = query.outside_working_hours.unwrap_or(false);
+    Ok(Json(
+        state.app.add_session_therapist(&caller, SessionId(id), TherapistId(therapist), outside_hours).await?.into(),
+    ))
 }
 
 /// Admin: take a therapist off a session.
 #[utoipa::path(delete, path = "/api/v1/sessions/{id}/therapists/{therapistId}", tag = "scheduling", security(("bearer" = [])), params(("id" = i64, Path), ("therapistId" = i64, Path)), responses((status = 204), (status = 403, body = crate::error::Problem, content_type = "application/problem+json"), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn remove_therapist(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiPath(ids): ApiPath<(Id, Id)>,
 ) -> ApiResult<StatusCode> {
     let (Id(id), Id(therapist)) = ids;
-    current.require(Permission::ManageSessions)?;
-    state.store.remove_session_therapist(SessionId(id), TherapistId(therapist), current.actor()).await?;
+    state.app.remove_session_therapist(&caller, SessionId(id), TherapistId(therapist)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -346,34 +290,31 @@ const CALENDAR_MAX_DAYS: i64 = 731;
     ))]
 pub async fn therapist_calendar(
     State(state): State<AppState>,
-    current: CurrentUser,
+    CurrentUser(caller): CurrentUser,
     ApiPath(Id(id)): ApiPath<Id>,
     ApiQuery(query): ApiQuery<CalendarQuery>,
 ) -> ApiResult<Response> {
-    let therapist = state.store.therapist(TherapistId(id)).await?;
+    let therapist = state.app.therapist(TherapistId(id)).await?;
     let today = chrono::Utc::now().date_naive();
-    let from = query.from.unwrap_or(today - chrono::Duration::days(90));
-    let to = query.to.unwrap_or(today + chrono::Duration::days(365));
+    let from = query.from.map_or(today - chrono::Duration::days(90), |d| d.0);
+    let to = query.to.map_or(today + chrono::Duration::days(365), |d| d.0);
     if from > to || (to - from).num_days() > CALENDAR_MAX_DAYS {
-        return Err(ApiError::BadRequest(format!(
-            "from must not be after to, and the range may span at most {CALENDAR_MAX_DAYS} days"
-        )));
+        let message = format!("to must not be before from, nor more than {CALENDAR_MAX_DAYS} days after it");
+        return Err(ApiError::query("to", "range", message));
     }
-    let scope = scope_of(&state, &current).await?;
     let filter =
         SessionFilter { from: Some(from), to: Some(to), therapist_id: Some(therapist.id), child_profile_id: None };
-    let mut sessions = Vec::new();
-    let mut page = carenest_domain::page::PageRequest::first(carenest_domain::page::MAX_LIMIT);
-    loop {
-        let batch = state.store.sessions(scope, filter.clone(), page.clone()).await?;
-        sessions.extend(batch.items);
-        match batch.next {
-            Some(next) => page.after = Some(next),
-            None => break,
-        }
-    }
-    audit_session_reads(&state, &current, &sessions.iter().collect::<Vec<_>>()).await?;
-    let body = crate::calendar::render(&therapist, &sessions, state.settings.practice_time_zone);
+    let sessions = state.app.all_sessions(&caller, filter).await?;
+    let events = sessions
+        .iter()
+        .map(|session| {
+            let names = session.therapists.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ");
+            Event::of(session, "Therapy session".to_owned(), Some(format!("Therapists: {names}")))
+        })
+        .collect();
+    let zone = state.app.settings().practice_time_zone;
+    let calendar = Calendar { name: format!("CareNest: {}", therapist.name), zone, events };
+    let body = render(&calendar, today);
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_owned()),
@@ -387,6 +328,6 @@ pub async fn therapist_calendar(
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarQuery {
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
+    pub from: Option<IsoDate>,
+    pub to: Option<IsoDate>,
 }

@@ -5,7 +5,9 @@
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
-use carenest_server::{app, AppState, Settings};
+use std::sync::Arc;
+
+use carenest_server::{app as app_router, AppState, HttpSettings, Settings};
 use carenest_store_tests::TestDb;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -58,8 +60,15 @@ impl TestApp {
         Self::with_settings(db, Settings::default())
     }
 
+    /// The app on the test's database, reading the test's clock.
     pub fn with_settings(db: &TestDb, settings: Settings) -> Self {
-        Self { router: app(AppState::new(db.store(), settings)) }
+        Self::with_http(db, settings, HttpSettings::default())
+    }
+
+    /// The app with settings of its own on both sides.
+    pub fn with_http(db: &TestDb, settings: Settings, http: HttpSettings) -> Self {
+        let app = carenest_app::App::new(db.store(), settings).with_clock(db.clock());
+        Self { router: app_router(AppState { app, http: Arc::new(http) }) }
     }
 
     pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
@@ -93,6 +102,10 @@ impl TestApp {
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
         self.send(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Response {
+        self.send(Method::PUT, path, Some(token), Some(body)).await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Response {

@@ -15,6 +15,7 @@ for event in calendar.walk("VEVENT"):
     end = event.decoded("DTEND")
     events.append({
         "uid": str(event.get("UID")),
+        "sequence": int(event.get("SEQUENCE", 0)),
         "summary": str(event.get("SUMMARY")),
         "description": str(event.get("DESCRIPTION")),
         "status": str(event.get("STATUS")),

@@ -1,0 +1,172 @@
+//! Therapists and therapy sessions. Who sees which session follows the role table: parents
+//! their children's, therapists their own, admins all; the store applies that scope in SQL.
+//! Every read of a child's session by someone other than the child's family is audited.
+
+use carenest_domain::accounts::Role;
+use carenest_domain::ids::{SessionId, TherapistId};
+use carenest_domain::page::{Page, PageRequest};
+use carenest_domain::scheduling::*;
+
+use crate::{all_pages, App, AppError, AppResult, Caller, Permission};
+
+/// What a booking made: one session, or every occurrence of a series.
+#[derive(Debug)]
+pub enum Booked {
+    One(Session),
+    Series(Vec<Session>),
+}
+
+impl App {
+    /// Which sessions the caller may see.
+    async fn scope_of(&self, caller: &Caller) -> AppResult<SessionScope> {
+        Ok(match caller.role() {
+            Role::Admin => SessionScope::All,
+            Role::Parent => SessionScope::Parent(caller.id()),
+            Role::Therapist => self
+                .store
+                .therapist_for_user(caller.id())
+                .await?
+                .map_or(SessionScope::Nothing, |t| SessionScope::Therapist(t.id)),
+        })
+    }
+
+    /// Records the caller's reading of children's sessions. (Changes are recorded by the
+    /// store, in the change's transaction.)
+    async fn audit_reads(&self, caller: &Caller, sessions: &[Session]) -> AppResult<()> {
+        let read: Vec<SessionId> = sessions.iter().filter(|s| s.child_profile_id.is_some()).map(|s| s.id).collect();
+        Ok(self.store.record_session_reads(caller.actor(), &read).await?)
+    }
+
+    /// Therapists ordered by name then id; `search` matches any part of the name, in any case.
+    /// A blank search is none; one over 100 characters, or with control characters, is invalid.
+    pub async fn therapists(
+        &self,
+        search: Option<&str>,
+        page: PageRequest<TherapistKey>,
+    ) -> AppResult<Page<Therapist, TherapistKey>> {
+        let search = search.map(str::trim).filter(|q| !q.is_empty());
+        if let Some(q) = search {
+            if q.chars().count() > THERAPIST_SEARCH_MAX || q.chars().any(char::is_control) {
+                let message =
+                    format!("q must be at most {THERAPIST_SEARCH_MAX} characters, without control characters");
+                return Err(AppError::invalid("q", "search", message));
+            }
+        }
+        Ok(self.store.therapists(search, page).await?)
+    }
+
+    pub async fn therapist(&self, id: TherapistId) -> AppResult<Therapist> {
+        Ok(self.store.therapist(id).await?)
+    }
+
+    /// Admin: adds a therapist; linking `userId` makes that user a `therapist`.
+    pub async fn create_therapist(&self, caller: &Caller, input: TherapistInput) -> AppResult<Therapist> {
+        caller.require(Permission::ManageTherapists)?;
+        let input = input.validate_new()?;
+        let name = input.name.expect("validate_new requires a name");
+        Ok(self.store.create_therapist(name, input.user_id.flatten()).await?)
+    }
+
+    /// Admin: renames a therapist or changes the linked user.
+    pub async fn update_therapist(
+        &self,
+        caller: &Caller,
+        id: TherapistId,
+        input: TherapistInput,
+    ) -> AppResult<Therapist> {
+        caller.require(Permission::ManageTherapists)?;
+        let changes = input.validate_changes()?;
+        Ok(self.store.update_therapist(id, changes).await?)
+    }
+
+    /// Admin: removes a therapist from their sessions and deletes them; the sessions stay.
+    pub async fn delete_therapist(&self, caller: &Caller, id: TherapistId) -> AppResult<()> {
+        caller.require(Permission::ManageTherapists)?;
+        Ok(self.store.delete_therapist(id).await?)
+    }
+
+    /// Sessions the caller may see that match `filter`, by date, start time, id.
+    pub async fn sessions(
+        &self,
+        caller: &Caller,
+        filter: SessionFilter,
+        page: PageRequest<SessionKey>,
+    ) -> AppResult<Page<Session, SessionKey>> {
+        let scope = self.scope_of(caller).await?;
+        let page = self.store.sessions(scope, filter, page).await?;
+        self.audit_reads(caller, &page.items).await?;
+        Ok(page)
+    }
+
+    /// One therapist's sessions that the caller may see; `NotFound` for no such therapist.
+    pub async fn therapist_sessions(
+        &self,
+        caller: &Caller,
+        therapist: TherapistId,
+        filter: SessionFilter,
+        page: PageRequest<SessionKey>,
+    ) -> AppResult<Page<Session, SessionKey>> {
+        self.store.therapist(therapist).await?;
+        self.sessions(caller, SessionFilter { therapist_id: Some(therapist), ..filter }, page).await
+    }
+
+    /// Every session the caller may see that matches `filter`, for a calendar.
+    pub async fn all_sessions(&self, caller: &Caller, filter: SessionFilter) -> AppResult<Vec<Session>> {
+        let scope = self.scope_of(caller).await?;
+        let sessions = all_pages(|page| self.store.sessions(scope, filter.clone(), page)).await?;
+        self.audit_reads(caller, &sessions).await?;
+        Ok(sessions)
+    }
+
+    pub async fn session(&self, caller: &Caller, id: SessionId) -> AppResult<Session> {
+        let scope = self.scope_of(caller).await?;
+        let session = self.store.session(scope, id).await?;
+        self.audit_reads(caller, std::slice::from_ref(&session)).await?;
+        Ok(session)
+    }
+
+    /// Admin: books a session, or with `repeat` a whole series (all or nothing).
+    pub async fn book(&self, caller: &Caller, input: SessionInput) -> AppResult<Booked> {
+        caller.require(Permission::ManageSessions)?;
+        let new = input.validate_new()?;
+        let series = new.repeat.is_some();
+        let mut sessions = self.store.create_sessions(new, caller.actor()).await?;
+        Ok(if series { Booked::Series(sessions) } else { Booked::One(sessions.remove(0)) })
+    }
+
+    /// Admin: changes anything; a therapist: only the notes of their own sessions.
+    pub async fn update_session(&self, caller: &Caller, id: SessionId, input: SessionInput) -> AppResult<Session> {
+        let changes = input.validate_changes()?;
+        caller.require(if changes.only_notes() { Permission::EditSessionNotes } else { Permission::ManageSessions })?;
+        let scope = self.scope_of(caller).await?;
+        Ok(self.store.update_session(scope, id, changes, caller.actor()).await?)
+    }
+
+    pub async fn delete_session(&self, caller: &Caller, id: SessionId) -> AppResult<()> {
+        caller.require(Permission::ManageSessions)?;
+        Ok(self.store.delete_session(id, caller.actor()).await?)
+    }
+
+    /// Admin: puts a therapist on a session; idempotent. With `outside_working_hours` the
+    /// admin books them outside their working hours on purpose.
+    pub async fn add_session_therapist(
+        &self,
+        caller: &Caller,
+        id: SessionId,
+        therapist: TherapistId,
+        outside_working_hours: bool,
+    ) -> AppResult<Session> {
+        caller.require(Permission::ManageSessions)?;
+        Ok(self.store.add_session_therapist(id, therapist, outside_working_hours, caller.actor()).await?)
+    }
+
+    pub async fn remove_session_therapist(
+        &self,
+        caller: &Caller,
+        id: SessionId,
+        therapist: TherapistId,
+    ) -> AppResult<()> {
+        caller.require(Permission::ManageSessions)?;
+        Ok(self.store.remove_session_therapist(id, therapist, caller.actor()).await?)
+    }
+}

@@ -1,0 +1,206 @@
+//! Backups and restores on both backends and across them: every table filled, the same rows
+//! after backup, restore and backup again, and every refusal writing nothing.
+
+use std::io::{Read, Write};
+
+use carenest_app::backup::{backup, restore, Header};
+use carenest_domain::accounts::{ThrottleKey, ThrottlePolicy};
+use carenest_domain::feeds::FeedOwner;
+use carenest_domain::ids::{TherapistId, UserId};
+use carenest_domain::page::PageRequest;
+use carenest_domain::{Store, StoreError};
+use carenest_store_tests::TestDb;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use sha2::{Digest, Sha256};
+
+fn quiet() -> carenest_app::backup::OnProgress {
+    Box::new(|_, _, _| {})
+}
+
+/// The demo data, and a row in each table the demo leaves empty.
+async fn fill_every_table(store: &dyn Store) {
+    let hash = carenest_app::passwords::hash_password_now("a long enough password").unwrap();
+    for seeder in carenest::seed::SEEDERS {
+        carenest::seed::run(store, seeder, &hash).await.unwrap();
+    }
+    let users = store.list_users(PageRequest::first(10)).await.unwrap().items;
+    let first = users[0].id;
+    let now = carenest_domain::time::now();
+    store.insert_token(first, &[7u8; 32], now + chrono::Duration::days(30)).await.unwrap();
+    let policy = ThrottlePolicy { max_failures: 5, window: chrono::Duration::minutes(15) };
+    store.count_attempt(&ThrottleKey::client("203.0.113.9"), policy, now).await.unwrap();
+    store.remember_client(first, &[9u8; 32], now).await.unwrap();
+    store.set_feed(FeedOwner::Therapist(TherapistId(1)), &[3u8; 32]).await.unwrap();
+    store.set_feed(FeedOwner::Family(UserId(users[users.len() - 1].id.0)), &[4u8; 32]).await.unwrap();
+}
+
+async fn take(store: &dyn Store) -> (Vec<u8>, Header) {
+    backup(store, Vec::new(), quiet()).await.unwrap()
+}
+
+/// The row lines of a backup: what must come back identical.
+fn rows(file: &[u8]) -> Vec<String> {
+    let mut text = String::new();
+    GzDecoder::new(file).read_to_string(&mut text).unwrap();
+    text.lines().skip(1).map(str::to_owned).collect()
+}
+
+/// A backup file rewritten line by line, its trailer's checksum recomputed.
+fn rewrite(file: &[u8], edit: impl FnMut(serde_json::Value) -> Option<serde_json::Value>) -> Vec<u8> {
+    edited(file, edit, true)
+}
+
+/// A backup file rewritten line by line; `resum`: recompute the trailer, else keep the old one.
+fn edited(file: &[u8], mut edit: impl FnMut(serde_json::Value) -> Option<serde_json::Value>, resum: bool) -> Vec<u8> {
+    let mut text = String::new();
+    GzDecoder::new(file).read_to_string(&mut text).unwrap();
+    let mut out = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut checksum = Sha256::new();
+    let (mut count, lines): (u64, Vec<&str>) = (0, text.lines().collect());
+    for (index, line) in lines.iter().enumerate() {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+                if value.get("end").is_some() && !resum {
+            writeln!(out, "{line}").unwrap();
+            continue;
+        }
+        if value.get("end").is_some() {
+            let trailer = serde_json::json!({"end": true, "rows": count, "sha256": format!("{:x}", checksum.clone().finalize())});
+            writeln!(out, "{trailer}").unwrap();
+            continue;
+        }
+        let Some(value) = edit(value) else { continue };
+        let line = format!("{value}\n");
+        if index > 0 {
+            checksum.update(line.as_bytes());
+            count += 1;
+        }
+        out.write_all(line.as_bytes()).unwrap();
+    }
+    out.finish().unwrap()
+}
+
+async fn every_table_comes_back_row_for_row(source: &TestDb, target: &TestDb) {
+    fill_every_table(source.store().as_ref()).await;
+    let (file, header) = take(source.store().as_ref()).await;
+    for table in &header.tables {
+        assert!(table.rows > 0, "{} is empty, so the test would not cover it", table.table.name);
+    }
+    let restored = restore(target.store().as_ref(), file.as_slice(), quiet()).await.unwrap();
+    assert_eq!(restored.rows, header.rows());
+    let (again, _) = take(target.store().as_ref()).await;
+    assert_eq!(rows(&again), rows(&file), "{} -> {}: backup, restore and backup give the same rows", source.backend(), target.backend());
+    // New rows go past the restored ids.
+    let newest = target.store().list_users(PageRequest::first(200)).await.unwrap().items.last().unwrap().id;
+    let added = carenest_store_tests::fixtures::user(target.store().as_ref(), "newcomer", carenest_domain::accounts::Role::Parent).await;
+    assert!(added.id.0 > newest.0, "a new user got id {} after restored ones up to {}", added.id.0, newest.0);
+}
+
+fn refusal(result: Result<carenest_app::backup::Restored, StoreError>) -> &'static str {
+    match result {
+        Err(StoreError::Conflict { constraint, .. }) => constraint,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+async fn every_refusal_writes_nothing(db: &TestDb) {
+    let source = TestDb::sqlite().await;
+    fill_every_table(source.store().as_ref()).await;
+    let (file, _) = take(source.store().as_ref()).await;
+    let target = db.store();
+    let schema_before = target.migration_status().await.unwrap();
+
+    let cut = &file[..file.len() / 2];
+    assert_eq!(refusal(restore(target.as_ref(), cut, quiet()).await), "backup_truncated");
+    let mut damaged = file.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x55;
+    assert!(matches!(refusal(restore(target.as_ref(), damaged.as_slice(), quiet()).await), "backup_corrupt" | "backup_truncated"));
+        let tampered = edited(
+        &file,
+        |mut line| {
+            if line["table"] == "users" && line["row"][0] == 1 {
+                line["row"][1] = serde_json::json!("mallory");
+            }
+            Some(line)
+        },
+        false,
+    );
+    assert_eq!(refusal(restore(target.as_ref(), tampered.as_slice(), quiet()).await), "backup_corrupt", "a changed row fails the checksum");
+    let newer = rewrite(&file, |mut line| {
+        if line.get("schemaVersion").is_some() {
+            line["schemaVersion"] = serde_json::json!(99);
+        }
+        Some(line)
+    });
+    assert_eq!(refusal(restore(target.as_ref(), newer.as_slice(), quiet()).await), "backup_newer_schema");
+    assert_eq!(refusal(restore(target.as_ref(), &b"not a backup"[..], quiet()).await), "backup_corrupt");
+
+    assert!(target.is_empty().await.unwrap(), "nothing was written");
+    assert_eq!(target.migration_status().await.unwrap(), schema_before, "the schema is as it was");
+
+    restore(target.as_ref(), file.as_slice(), quiet()).await.unwrap();
+    assert_eq!(refusal(restore(target.as_ref(), file.as_slice(), quiet()).await), "database_not_empty");
+}
+
+async fn a_backup_from_an_older_schema_restores_then_migrates(db: &TestDb) {
+    let source = TestDb::sqlite().await;
+    fill_every_table(source.store().as_ref()).await;
+    let (file, _) = take(source.store().as_ref()).await;
+    // Schema version 5 had no known_clients table: the same file, as version 5 wrote it.
+    let older = rewrite(&file, |mut line| {
+        if let Some(tables) = line.get_mut("tables").and_then(|t| t.as_array_mut()) {
+            tables.retain(|t| t["name"] != "known_clients");
+            line["schemaVersion"] = serde_json::json!(5);
+        }
+        (line["table"] != "known_clients").then_some(line)
+    });
+    let target = db.store();
+    let restored = restore(target.as_ref(), older.as_slice(), quiet()).await.unwrap();
+    assert_eq!((restored.from_schema, restored.to_schema), (5, 6));
+    assert!(target.migration_status().await.unwrap().pending().next().is_none(), "migrated to the newest");
+    let users = target.list_users(PageRequest::first(10)).await.unwrap().items;
+    assert_eq!(users.len(), 5, "the demo's users came back");
+}
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(&carenest_store_tests::TestDb::sqlite().await).await; })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some(db) = carenest_store_tests::TestDb::postgres().await else { return };
+                super::$name(&db).await;
+            })*
+        }
+    };
+}
+
+/// A fresh database whose schema is not migrated yet, as `db restore` meets it.
+async fn empty(kind: &str) -> Option<TestDb> {
+    let db = if kind == "sqlite" { TestDb::sqlite().await } else { TestDb::postgres().await? };
+    db.store().rollback(None, true).await.unwrap();
+    Some(db)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_table_comes_back_row_for_row_within_and_across_backends() {
+    for (from, to) in [("sqlite", "sqlite"), ("sqlite", "postgres"), ("postgres", "sqlite"), ("postgres", "postgres")] {
+        let (Some(source), Some(target)) = (empty(from).await, empty(to).await) else { continue };
+        source.store().migrate().await.unwrap();
+        every_table_comes_back_row_for_row(&source, &target).await;
+    }
+}
+
+both_backends!(every_refusal_writes_nothing, a_backup_from_an_older_schema_restores_then_migrates);
+
+#[tokio::test]
+async fn a_backup_of_a_database_behind_this_binarys_schema_is_refused() {
+    let db = TestDb::sqlite().await;
+    db.store().rollback(Some(1), true).await.unwrap();
+    let refused = backup(db.store().as_ref(), Vec::new(), quiet()).await;
+    assert!(matches!(refused, Err(StoreError::Conflict { constraint: "schema_not_current", .. })), "{:?}", refused.err());
+}

@@ -1,0 +1,269 @@
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use carenest_domain::availability::*;
+use carenest_domain::ids::{ClosureId, SessionId, TherapistId, TimeOffId};
+use carenest_domain::page::{Page, PageRequest};
+use carenest_domain::scheduling::{unavailable_error, BookingConflict};
+use carenest_domain::{StoreError, StoreResult};
+use chrono::{NaiveDate, NaiveTime};
+
+use crate::rows::{self, Columns, CLOSURE, TIME_OFF};
+use crate::{Conn, Dialect, Sql, SqlStore};
+
+/// The dates a calendar is read for: a range, or the occurrences of a booking.
+pub(crate) enum Dates<'a> {
+    Range(NaiveDate, NaiveDate),
+    Each(&'a [NaiveDate]),
+}
+
+impl Dates<'_> {
+    fn bounds(&self) -> (NaiveDate, NaiveDate) {
+        match self {
+            Dates::Range(from, to) => (*from, *to),
+            Dates::Each(dates) => {
+                (dates.iter().min().copied().unwrap_or_default(), dates.iter().max().copied().unwrap_or_default())
+            }
+        }
+    }
+}
+
+fn ids(therapists: &[TherapistId]) -> Vec<i64> {
+    therapists.iter().map(|t| t.0).collect()
+}
+
+/// The non-cancelled sessions of these therapists on these dates: one range of the
+/// `(therapist_id, date)` index per therapist, whatever the size of the table. The dates bound
+/// the sessions side too, so no plan reads more than those days.
+pub(crate) fn booked_query<'a, D: Dialect>(therapists: &[TherapistId], dates: &Dates<'_>) -> Sql<'a> {
+    let on = match dates {
+        Dates::Range(..) => "st.date BETWEEN $2 AND $3 AND s.date BETWEEN $2 AND $3".to_owned(),
+        Dates::Each(_) => format!("{} AND {}", D::in_list("st.date", 2), D::in_list("s.date", 2)),
+    };
+    let sql = Sql::new(format!(
+        "SELECT st.therapist_id, s.id, s.date, s.start_time, s.end_time
+         FROM session_therapists st JOIN sessions s ON s.id = st.session_id
+         WHERE {} AND {on} AND s.status <> 'cancelled'
+         ORDER BY s.date, s.start_time, s.id, st.therapist_id",
+        D::in_list("st.therapist_id", 1)
+    ))
+    .arg(ids(therapists));
+    match dates {
+        Dates::Range(from, to) => sql.arg(*from).arg(*to),
+        Dates::Each(each) => sql.arg(each.to_vec()),
+    }
+}
+
+impl<D: Dialect> SqlStore<D> {
+    /// What the availability rules read about these therapists on these dates, on `conn`.
+    pub(crate) async fn calendar_on(
+        &self,
+        conn: &mut Conn<D>,
+        therapists: &[TherapistId],
+        dates: Dates<'_>,
+    ) -> StoreResult<Calendar> {
+        let (first, last) = dates.bounds();
+        let sql = Sql::new(format!(
+            "SELECT therapist_id, weekday, start_time, end_time FROM working_hours WHERE {}
+             ORDER BY therapist_id, weekday, start_time",
+            D::in_list("therapist_id", 1)
+        ));
+        let mut working_hours: BTreeMap<TherapistId, Vec<WeeklyInterval>> = BTreeMap::new();
+        for row in self.all(conn, sql.arg(ids(therapists))).await? {
+            let (therapist, interval) = rows::weekly_interval::<D>(&row)?;
+            working_hours.entry(therapist).or_default().push(interval);
+        }
+        let sql = Sql::new(format!(
+            "SELECT {TIME_OFF} FROM time_off WHERE {} AND end_date >= $2 AND start_date <= $3",
+            D::in_list("therapist_id", 1)
+        ));
+        let time_off = self.all(conn, sql.arg(ids(therapists)).arg(first).arg(last)).await?;
+        let sql = Sql::new(format!("SELECT {CLOSURE} FROM closures WHERE end_date >= $1 AND start_date <= $2"));
+        let closures = self.all(conn, sql.arg(first).arg(last)).await?;
+        let booked = self.all(conn, booked_query::<D>(therapists, &dates)).await?;
+        Ok(Calendar {
+            working_hours,
+            time_off: rows::all::<D, _>(&time_off, rows::time_off::<D>)?,
+            closures: rows::all::<D, _>(&closures, rows::closure::<D>)?,
+            booked: rows::all::<D, _>(&booked, rows::booked_slot::<D>)?,
+        })
+    }
+
+    /// Refuses a slot on these dates for these therapists unless every one of them is free
+    /// then by the same rules `GET /availability` lists slots by; `except` is the session being
+    /// moved. Runs after the therapists are locked, so nothing can slip in meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn refuse_unavailable(
+        &self,
+        conn: &mut Conn<D>,
+        therapists: &[TherapistId],
+        dates: &[NaiveDate],
+        start: NaiveTime,
+        end: NaiveTime,
+        except: Option<SessionId>,
+        outside_hours_allowed: bool,
+    ) -> StoreResult<()> {
+        let calendar = self.calendar_on(conn, therapists, Dates::Each(dates)).await?;
+        let days = calendar.days(except);
+        let slot = Interval::of(start, end);
+        let mut conflicts = Vec::new();
+        for date in dates {
+            for therapist in therapists {
+                let obstacles = days.day(*therapist, *date).obstacles(slot, outside_hours_allowed);
+                conflicts.extend(obstacles.into_iter().map(|reason| BookingConflict {
+                    therapist_id: *therapist,
+                    date: *date,
+                    reason,
+                }));
+            }
+        }
+        if conflicts.is_empty() {
+            return Ok(());
+        }
+        conflicts.sort_by_key(|c| match c.reason {
+            Obstacle::Booked { session, start, .. } => (c.date, Some((start, session)), c.therapist_id),
+            _ => (c.date, None, c.therapist_id),
+        });
+        Err(unavailable_error(conflicts))
+    }
+
+    async fn therapist_exists(&self, conn: &mut Conn<D>, therapist: TherapistId) -> StoreResult<()> {
+        self.one(conn, Sql::new("SELECT id FROM therapists WHERE id = $1").arg(therapist)).await.map(drop)
+    }
+}
+
+#[async_trait]
+impl<D: Dialect> AvailabilityStore for SqlStore<D> {
+    async fn working_hours(&self, therapist: TherapistId) -> StoreResult<WorkingHours> {
+        let mut tx = self.snapshot().await?;
+        let sql = Sql::new("SELECT working_hours_updated_at FROM therapists WHERE id = $1").arg(therapist);
+        let updated_at = self.one(&mut tx, sql).await?.opt_timestamp("working_hours_updated_at")?;
+        let sql = Sql::new(
+            "SELECT therapist_id, weekday, start_time, end_time FROM working_hours WHERE therapist_id = $1
+             ORDER BY weekday, start_time",
+        );
+        let rows = self.all(&mut tx, sql.arg(therapist)).await?;
+        self.commit(tx).await?;
+        let weekly =
+            rows.iter().map(|row| rows::weekly_interval::<D>(row).map(|(_, w)| w)).collect::<StoreResult<_>>()?;
+        Ok(WorkingHours { weekly, updated_at })
+    }
+
+    async fn set_working_hours(
+        &self,
+        therapist: TherapistId,
+        weekly: Vec<WeeklyInterval>,
+    ) -> StoreResult<WorkingHours> {
+        let mut tx = self.write().await?;
+        // Updating the therapist's row locks it, so two replacements of one pattern queue.
+        let sql = Sql::new("UPDATE therapists SET working_hours_updated_at = $2 WHERE id = $1");
+        if self.execute(&mut tx, sql.arg(therapist).arg(self.now())).await? == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.execute(&mut tx, Sql::new("DELETE FROM working_hours WHERE therapist_id = $1").arg(therapist)).await?;
+        if !weekly.is_empty() {
+            let mut sql =
+                Sql::new("INSERT INTO working_hours (therapist_id, weekday, start_time, end_time, created_at, updated_at) VALUES ");
+            let now = self.now();
+            for (index, interval) in weekly.iter().enumerate() {
+                sql.push(if index == 0 { "(" } else { ", (" }).push_arg(therapist).push(", ");
+                sql.push_arg(i64::from(interval.weekday)).push(", ").push_arg(interval.start).push(", ");
+                sql.push_arg(interval.end).push(", ").push_arg(now).push(", ").push_arg(now).push(")");
+            }
+            self.execute(&mut tx, sql).await?;
+        }
+        self.commit(tx).await?;
+        self.working_hours(therapist).await
+    }
+
+    async fn time_off(
+        &self,
+        therapist: TherapistId,
+        page: PageRequest<(NaiveDate, i64)>,
+    ) -> StoreResult<Page<TimeOff, (NaiveDate, i64)>> {
+        let mut conn = self.connection().await?;
+        self.therapist_exists(&mut conn, therapist).await?;
+        let (after_date, after_id) = page.after.map_or((None, 0), |(date, id)| (Some(date), id));
+        let sql = Sql::new(format!(
+            "SELECT {TIME_OFF} FROM time_off WHERE therapist_id = $1 AND ($2 IS NULL OR (start_date, id) > ($2, $3))
+             ORDER BY start_date, id LIMIT $4"
+        ))
+        .arg(therapist)
+        .arg(after_date)
+        .arg(after_id)
+        .arg(page.fetch_limit());
+        let items = rows::all::<D, _>(&self.all(&mut conn, sql).await?, rows::time_off::<D>)?;
+        Ok(Page::from_overfetch(items, &page, |t| (t.start_date, t.id.0)))
+    }
+
+    async fn create_time_off(&self, therapist: TherapistId, new: NewTimeOff) -> StoreResult<TimeOff> {
+        let mut tx = self.write().await?;
+        self.therapist_exists(&mut tx, therapist).await?;
+        let sql = Sql::new(format!(
+            "INSERT INTO time_off (therapist_id, start_date, end_date, start_time, end_time, reason, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {TIME_OFF}"
+        ))
+        .arg(therapist)
+        .arg(new.start_date)
+        .arg(new.end_date)
+        .arg(new.start_time)
+        .arg(new.end_time)
+        .arg(&new.reason)
+        .arg(self.now());
+        let created = rows::time_off::<D>(&self.one(&mut tx, sql).await?)?;
+        self.commit(tx).await?;
+        Ok(created)
+    }
+
+    async fn delete_time_off(&self, therapist: TherapistId, id: TimeOffId) -> StoreResult<()> {
+        let sql = Sql::new("DELETE FROM time_off WHERE id = $1 AND therapist_id = $2").arg(id.0).arg(therapist);
+        match self.run(sql).await? {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    async fn closures(&self, page: PageRequest<(NaiveDate, i64)>) -> StoreResult<Page<Closure, (NaiveDate, i64)>> {
+        let (after_date, after_id) = page.after.map_or((None, 0), |(date, id)| (Some(date), id));
+        let sql = Sql::new(format!(
+            "SELECT {CLOSURE} FROM closures WHERE ($1 IS NULL OR (start_date, id) > ($1, $2))
+             ORDER BY start_date, id LIMIT $3"
+        ))
+        .arg(after_date)
+        .arg(after_id)
+        .arg(page.fetch_limit());
+        let items = rows::all::<D, _>(&self.read_all(sql).await?, rows::closure::<D>)?;
+        Ok(Page::from_overfetch(items, &page, |c| (c.start_date, c.id.0)))
+    }
+
+    async fn create_closure(&self, new: NewClosure) -> StoreResult<Closure> {
+        let sql = Sql::new(format!(
+            "INSERT INTO closures (start_date, end_date, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+             RETURNING {CLOSURE}"
+        ))
+        .arg(new.start_date)
+        .arg(new.end_date)
+        .arg(&new.name)
+        .arg(self.now());
+        rows::closure::<D>(&self.read_one(sql).await?)
+    }
+
+    async fn delete_closure(&self, id: ClosureId) -> StoreResult<()> {
+        match self.run(Sql::new("DELETE FROM closures WHERE id = $1").arg(id.0)).await? {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    async fn calendar(&self, therapists: &[TherapistId], from: NaiveDate, to: NaiveDate) -> StoreResult<Calendar> {
+        let mut tx = self.snapshot().await?;
+        let sql = Sql::new(format!("SELECT count(*) AS found FROM therapists WHERE {}", D::in_list("id", 1)));
+        let found = self.one(&mut tx, sql.arg(ids(therapists))).await?.int("found")?;
+        if usize::try_from(found).ok() != Some(therapists.len()) {
+            return Err(StoreError::NotFound);
+        }
+        let calendar = self.calendar_on(&mut tx, therapists, Dates::Range(from, to)).await?;
+        self.commit(tx).await?;
+        Ok(calendar)
+    }
+}

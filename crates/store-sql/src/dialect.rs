@@ -1,0 +1,289 @@
+//! What differs between the backends, and nothing else: how arguments are bound, the few SQL
+//! fragments whose spelling differs (lists, row locks, case-insensitive search, EXPLAIN), how
+//! lists and JSON columns read, how errors map, how a pool connects and how migrations are kept.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::time::Duration;
+
+use carenest_domain::ids::{ChildId, GoalId, ParentProfileId, SessionId, TemplateId, TherapistId, UserId};
+use carenest_domain::{StoreError, StoreResult};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde_json::Value;
+use sqlx::migrate::Migrator;
+use sqlx::{Database, Pool};
+
+use crate::rows::Columns;
+
+/// The migrations of `migrator` up to `version`, for bringing a database to an older schema.
+/// (sqlx's `Migrator` fields are public for its macro; the lock file pins the version.)
+pub fn migrations_up_to(migrator: &Migrator, version: Option<i64>) -> Migrator {
+    let migrations = migrator.migrations.iter().filter(|m| version.is_none_or(|v| m.version <= v)).cloned().collect();
+    Migrator {
+        migrations: std::borrow::Cow::Owned(migrations),
+        ignore_missing: migrator.ignore_missing,
+        locking: migrator.locking,
+        no_tx: migrator.no_tx,
+    }
+}
+
+/// A database connection of a dialect.
+pub type Conn<D> = <<D as Dialect>::Db as Database>::Connection;
+
+/// How a pool is sized and how long callers wait for a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// `None`: the dialect's own default (SQLite waits as long as its busy timeout, since a
+    /// connection there may be queued behind the one writer).
+    pub acquire_timeout: Option<Duration>,
+    /// Longest a statement may hold a connection. PostgreSQL cancels any statement that runs
+    /// longer (`statement_timeout`); on SQLite, where statements run in-process and the one
+    /// thing they wait for is the write lock, it bounds that wait (`busy_timeout`).
+    pub statement_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: 10, acquire_timeout: None, statement_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// One bound value. The store speaks only these kinds; each dialect says how it binds them
+/// (PostgreSQL has arrays, `jsonb` and `timestamptz`; SQLite takes JSON text and ISO text).
+#[derive(Debug, Clone)]
+pub enum Arg<'a> {
+    Int(Option<i64>),
+    Bool(Option<bool>),
+    Text(Option<&'a str>),
+    Bytes(Option<&'a [u8]>),
+    Date(Option<NaiveDate>),
+    Time(Option<NaiveTime>),
+    Timestamp(Option<DateTime<Utc>>),
+    Json(&'a Value),
+    /// A list of strings, for `= ANY` / `json_each` and array columns.
+    Texts(Cow<'a, [String]>),
+    Ints(Vec<i64>),
+    Dates(Vec<NaiveDate>),
+}
+
+macro_rules! arg_from {
+    ($($type:ty => |$value:ident| $arg:expr),* $(,)?) => {$(
+        impl<'a> From<$type> for Arg<'a> {
+            fn from($value: $type) -> Self {
+                $arg
+            }
+        }
+    )*};
+}
+
+arg_from!(
+    i64 => |v| Arg::Int(Some(v)),
+    Option<i64> => |v| Arg::Int(v),
+    i32 => |v| Arg::Int(Some(i64::from(v))),
+    Option<i32> => |v| Arg::Int(v.map(i64::from)),
+    bool => |v| Arg::Bool(Some(v)),
+    Option<bool> => |v| Arg::Bool(v),
+    &'a str => |v| Arg::Text(Some(v)),
+    &'a String => |v| Arg::Text(Some(v.as_str())),
+    Option<&'a str> => |v| Arg::Text(v),
+    &'a Option<String> => |v| Arg::Text(v.as_deref()),
+    &'a [u8] => |v| Arg::Bytes(Some(v)),
+    Option<&'a [u8]> => |v| Arg::Bytes(v),
+    NaiveDate => |v| Arg::Date(Some(v)),
+    Option<NaiveDate> => |v| Arg::Date(v),
+    NaiveTime => |v| Arg::Time(Some(v)),
+    Option<NaiveTime> => |v| Arg::Time(v),
+    DateTime<Utc> => |v| Arg::Timestamp(Some(v)),
+    Option<DateTime<Utc>> => |v| Arg::Timestamp(v),
+    &'a Value => |v| Arg::Json(v),
+    &'a [String] => |v| Arg::Texts(Cow::Borrowed(v)),
+    &'a Vec<String> => |v| Arg::Texts(Cow::Borrowed(v.as_slice())),
+    Vec<String> => |v| Arg::Texts(Cow::Owned(v)),
+    Vec<i64> => |v| Arg::Ints(v),
+    Vec<NaiveDate> => |v| Arg::Dates(v),
+);
+
+macro_rules! id_args {
+    ($($id:ty),*) => {$(
+        arg_from!($id => |v| Arg::Int(Some(v.0)), Option<$id> => |v| Arg::Int(v.map(|id| id.0)));
+    )*};
+}
+
+id_args!(UserId, ParentProfileId, ChildId, GoalId, TemplateId, TherapistId, SessionId);
+
+/// A statement and its arguments. Placeholders are `$1`, `$2`, ...: sqlx binds them by number
+/// on SQLite too, so one text serves both backends.
+#[derive(Debug, Clone)]
+pub struct Sql<'a> {
+    pub text: String,
+    pub args: Vec<Arg<'a>>,
+}
+
+impl<'a> Sql<'a> {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self { text: text.into(), args: Vec::new() }
+    }
+
+    /// Adds the next argument, for a text that names its placeholders itself.
+    pub fn arg(mut self, value: impl Into<Arg<'a>>) -> Self {
+        self.args.push(value.into());
+        self
+    }
+
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder for `value`.
+    pub fn push_arg(&mut self, value: impl Into<Arg<'a>>) -> &mut Self {
+        self.args.push(value.into());
+        let placeholder = format!("${}", self.args.len());
+        self.text.push_str(&placeholder);
+        self
+    }
+}
+
+/// A backend. Implemented by `carenest-store-postgres` and `carenest-store-sqlite`; the store
+/// itself ([`crate::SqlStore`]) is written once against this.
+pub trait Dialect: Send + Sync + Sized + 'static {
+    type Db: Database;
+    /// The backend's row; scalar columns read alike everywhere.
+    type Row: Columns + Send + Sync + 'static;
+
+    const NAME: &'static str;
+    /// Begins a transaction that writes. SQLite takes the write lock at once, so a
+    /// read-then-write never fails to upgrade and writers queue on the busy timeout.
+    const BEGIN_WRITE: &'static str;
+    /// Begins a read-only transaction whose statements all see one snapshot.
+    const BEGIN_SNAPSHOT: &'static str;
+    /// Appended to a `SELECT` to lock its rows until the transaction ends; empty where the
+    /// write transaction already holds the whole database.
+    const FOR_UPDATE: &'static str;
+    const FOR_SHARE: &'static str;
+    const DEFAULT_ACQUIRE_TIMEOUT: Duration;
+    /// Whether dropping the database also ends other connections to it.
+    const FORCE_DROP: bool;
+
+    /// Locks only the rows of `alias` in a join.
+    fn for_update_of(alias: &str) -> String;
+    /// `column` is one of the list bound at `$param`.
+    fn in_list(column: &str, param: usize) -> String;
+    fn not_in_list(column: &str, param: usize) -> String;
+    /// The list bound at `$param` as a table `alias` with the columns `value` and `position`
+    /// (1, 2, ...), for joins and multi-row inserts.
+    fn list_table(param: usize, alias: &str) -> String;
+    /// `column` contains the `LIKE` pattern bound at `$param`, in any case.
+    fn matches_ci(column: &str, param: usize) -> String;
+    /// Whether a table exists, as a statement with one boolean column `present`.
+    fn table_exists(table: &str) -> String;
+    /// The statement that shows the plan of `sql`, and how a plan line reads.
+    fn explain(sql: &str) -> String;
+    fn plan_line(row: &Self::Row) -> StoreResult<String>;
+
+    fn list(row: &Self::Row, column: &str) -> StoreResult<Vec<String>>;
+    fn json(row: &Self::Row, column: &str) -> StoreResult<Value>;
+
+    /// A driver error as the domain's: named constraints become conflicts or invalid input,
+    /// connection trouble `Unavailable`, the rest `Other`.
+    fn map_error(error: sqlx::Error) -> StoreError;
+
+    fn fetch_all<'a>(
+        conn: &'a mut Conn<Self>,
+        sql: Sql<'a>,
+    ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send + 'a;
+    fn fetch_optional<'a>(
+        conn: &'a mut Conn<Self>,
+        sql: Sql<'a>,
+    ) -> impl Future<Output = Result<Option<Self::Row>, sqlx::Error>> + Send + 'a;
+    /// Runs a statement; the number of rows it changed.
+    fn execute<'a>(
+        conn: &'a mut Conn<Self>,
+        sql: Sql<'a>,
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'a;
+
+    /// How many of the pool's idle connections are inside a transaction on the server's side
+    /// (a check for tests).
+    fn idle_in_transaction(pool: &Pool<Self::Db>) -> impl Future<Output = StoreResult<usize>> + Send;
+
+    /// Opens a pool and checks that the database answers.
+    fn connect(url: &str, settings: PoolSettings) -> impl Future<Output = StoreResult<Pool<Self::Db>>> + Send;
+    fn migrator() -> &'static Migrator;
+        /// Applies pending migrations, all of them or those up to `up_to`.
+    fn run_migrations(pool: &Pool<Self::Db>, up_to: Option<i64>) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A statement after a restore that moves `table`'s id generator past its largest id, if
+    /// the backend keeps one apart from the table.
+    fn reset_identity(table: &str) -> Option<String>;
+    /// Inserting chosen ids into an identity column needs this after the column list.
+    const OVERRIDING_IDENTITY: &'static str;
+    fn undo_migrations(pool: &Pool<Self::Db>, target: i64) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// The shared body of every dialect's `fetch_all`, `fetch_optional` and `execute`: build the
+/// query, bind each argument the dialect's way, run it.
+pub mod run {
+    use sqlx::query::Query;
+    use sqlx::{Database, Executor, IntoArguments};
+
+    use super::{Arg, Sql};
+
+    /// How a dialect binds one argument.
+    pub type Binder<DB> = for<'q> fn(
+        Query<'q, DB, <DB as Database>::Arguments<'q>>,
+        Arg<'q>,
+    ) -> Query<'q, DB, <DB as Database>::Arguments<'q>>;
+
+    fn build<'q, DB: Database>(
+        text: &'q str,
+        args: Vec<Arg<'q>>,
+        bind: Binder<DB>,
+    ) -> Query<'q, DB, DB::Arguments<'q>> {
+        args.into_iter().fold(sqlx::query::<DB>(text), bind)
+    }
+
+    pub async fn fetch_all<DB>(
+        conn: &mut DB::Connection,
+        sql: Sql<'_>,
+        bind: Binder<DB>,
+    ) -> Result<Vec<DB::Row>, sqlx::Error>
+    where
+        DB: Database,
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    {
+        let Sql { text, args } = sql;
+        build(&text, args, bind).fetch_all(conn).await
+    }
+
+    pub async fn fetch_optional<DB>(
+        conn: &mut DB::Connection,
+        sql: Sql<'_>,
+        bind: Binder<DB>,
+    ) -> Result<Option<DB::Row>, sqlx::Error>
+    where
+        DB: Database,
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    {
+        let Sql { text, args } = sql;
+        build(&text, args, bind).fetch_optional(conn).await
+    }
+
+    /// `affected` reads the number of changed rows from the backend's own result type.
+    pub async fn execute<DB>(
+        conn: &mut DB::Connection,
+        sql: Sql<'_>,
+        bind: Binder<DB>,
+        affected: fn(&DB::QueryResult) -> u64,
+    ) -> Result<u64, sqlx::Error>
+    where
+        DB: Database,
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    {
+        let Sql { text, args } = sql;
+        let result = build(&text, args, bind).execute(conn).await?;
+        Ok(affected(&result))
+    }
+}
