@@ -264,7 +264,7 @@ impl App {
         Ok(self.store.audit_entries(caller.id(), page).await?.map(|(_, entry)| entry))
     }
 
-        /// Admin: the audit log, filtered, newest first, with each entry's id; the reading is
+    /// Admin: the audit log, filtered, newest first, with each entry's id; the reading is
     /// itself recorded.
     pub async fn audit_log(
         &self,

@@ -143,7 +143,8 @@ impl<W: Write + Send> SnapshotSink for BackupWriter<W> {
         }
         self.rows += count;
         self.table.1 += count;
-        let total = self.header.as_ref().and_then(|h| h.tables.iter().find(|t| t.table.name == table)).map_or(0, |t| t.rows);
+        let total =
+            self.header.as_ref().and_then(|h| h.tables.iter().find(|t| t.table.name == table)).map_or(0, |t| t.rows);
         (self.on_progress)(table, self.table.1, total);
         Ok(())
     }
@@ -195,7 +196,7 @@ impl<R: Read + Send> BackupReader<R> {
     /// binary reads.
     pub fn open(input: R, on_progress: OnProgress) -> StoreResult<Self> {
         let mut lines = BufReader::new(MultiGzDecoder::new(input));
-                let mut first = Vec::new();
+        let mut first = Vec::new();
         read_line(&mut lines, &mut first)?;
         let header: Header = serde_json::from_slice(&first).map_err(|_| corrupt("no backup header"))?;
         if header.format != FORMAT {
@@ -224,9 +225,9 @@ impl<R: Read + Send> BackupReader<R> {
         if let Some(row) = self.pending.take() {
             return Ok(Some(row));
         }
-                let mut line = Vec::new();
-                        let read = read_line(&mut self.lines, &mut line)?;
-                if read == 0 || !line.ends_with(b"\n") {
+        let mut line = Vec::new();
+        let read = read_line(&mut self.lines, &mut line)?;
+        if read == 0 || !line.ends_with(b"\n") {
             return Err(cut_short());
         }
         if let Ok(row) = serde_json::from_slice::<RowLine>(&line) {
@@ -240,7 +241,8 @@ impl<R: Read + Send> BackupReader<R> {
             }
             return Ok(Some(row));
         }
-        let trailer: Trailer = serde_json::from_slice(&line).map_err(|_| corrupt("a line that is neither a row nor the trailer"))?;
+        let trailer: Trailer =
+            serde_json::from_slice(&line).map_err(|_| corrupt("a line that is neither a row nor the trailer"))?;
         let sha256 = format!("{:x}", std::mem::take(&mut self.checksum).finalize());
         let counted: u64 = self.read.iter().sum();
         if !trailer.end || trailer.sha256 != sha256 {

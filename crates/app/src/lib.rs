@@ -4,10 +4,10 @@
 
 mod accounts;
 pub mod availability;
+pub mod backup;
 pub mod calendar;
 mod family;
 mod feeds;
-pub mod backup;
 pub mod passwords;
 mod scheduling;
 
@@ -246,7 +246,7 @@ pub enum Permission {
     EditSessionNotes,
     ManageUsers,
     /// Working hours, time off and free slots are for staff.
-        ReadAvailability,
+    ReadAvailability,
     ManageClosures,
     /// The whole audit log is the practice's record of who saw what.
     ReadAuditLog,
@@ -257,7 +257,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         Permission::ManageTherapists
         | Permission::ManageSessions
         | Permission::ManageUsers
-                | Permission::ManageClosures
+        | Permission::ManageClosures
         | Permission::ReadAuditLog => role == Role::Admin,
         Permission::EditSessionNotes | Permission::ReadAvailability => matches!(role, Role::Admin | Role::Therapist),
     }

@@ -58,11 +58,15 @@ pub async fn run(server: &str, sessions: i64, keep: bool) -> Result<(), String> 
     );
 
     let restored_pg = database_named(server, &format!("{name}_restored"));
-    for (label, target_url) in [("PostgreSQL", restored_pg.clone()), ("SQLite", format!("sqlite://{}", folder.path().join("restored.db").display()))] {
+    for (label, target_url) in [
+        ("PostgreSQL", restored_pg.clone()),
+        ("SQLite", format!("sqlite://{}", folder.path().join("restored.db").display())),
+    ] {
         let target = open(&target_url).await?;
         let started = Instant::now();
         let input = std::io::BufReader::new(std::fs::File::open(&file).map_err(|e| e.to_string())?);
-        let restored = carenest_app::backup::restore(target.as_ref(), input, quiet()).await.map_err(|e| e.to_string())?;
+        let restored =
+            carenest_app::backup::restore(target.as_ref(), input, quiet()).await.map_err(|e| e.to_string())?;
         println!(
             "restore ({label}): {} rows in {:.1} s, peak memory {} MiB",
             restored.rows,
@@ -73,8 +77,14 @@ pub async fn run(server: &str, sessions: i64, keep: bool) -> Result<(), String> 
             let started = Instant::now();
             let again = folder.path().join("again.gz");
             let out = BufWriter::new(std::fs::File::create(&again).map_err(|e| e.to_string())?);
-            let (_, header) = carenest_app::backup::backup(target.as_ref(), out, quiet()).await.map_err(|e| e.to_string())?;
-            println!("backup (SQLite): {} rows in {:.1} s, peak memory {} MiB", header.rows(), started.elapsed().as_secs_f64(), peak_mib());
+            let (_, header) =
+                carenest_app::backup::backup(target.as_ref(), out, quiet()).await.map_err(|e| e.to_string())?;
+            println!(
+                "backup (SQLite): {} rows in {:.1} s, peak memory {} MiB",
+                header.rows(),
+                started.elapsed().as_secs_f64(),
+                peak_mib()
+            );
         }
         target.close().await;
     }

@@ -49,7 +49,7 @@ enum Bench {
         #[arg(long)]
         keep: bool,
     },
-        /// `carenest db backup` and `db restore` of a large database (PostgreSQL to a file, and the
+    /// `carenest db backup` and `db restore` of a large database (PostgreSQL to a file, and the
     /// file back into PostgreSQL and SQLite).
     Backup {
         /// Generated sessions; each comes with 1.2 therapist links on average.
@@ -431,7 +431,7 @@ async fn main() -> std::process::ExitCode {
         Bench::Scheduling { sessions, small, therapists, iterations, keep } => {
             scheduling(&cli.database_url, sessions, small, therapists, iterations, keep).await
         }
-                Bench::Backup { sessions, keep } => backups::run(&cli.database_url, sessions, keep).await,
+        Bench::Backup { sessions, keep } => backups::run(&cli.database_url, sessions, keep).await,
         Bench::Suggestions { families, iterations, keep } => {
             suggestions::run(&cli.database_url, families, iterations, keep).await
         }

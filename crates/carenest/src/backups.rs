@@ -31,7 +31,8 @@ pub async fn backup_to(store: &dyn Store, file: &str) -> Result<String, String> 
         // a file that looks like one.
         let target = Path::new(file);
         let folder = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let partial = tempfile::NamedTempFile::new_in(folder).map_err(|e| format!("could not write in {}: {e}", folder.display()))?;
+        let partial = tempfile::NamedTempFile::new_in(folder)
+            .map_err(|e| format!("could not write in {}: {e}", folder.display()))?;
         let out = BufWriter::new(partial);
         let (out, header) = backup::backup(store, out, progress("backup")).await.map_err(|e| e.to_string())?;
         let partial = out.into_inner().map_err(|e| e.to_string())?;
@@ -141,7 +142,11 @@ pub async fn scheduled(store: Arc<dyn Store>, schedule: Schedule) {
 fn keep_newest(folder: &Path, keep: usize) -> std::io::Result<()> {
     let mut backups: Vec<PathBuf> = std::fs::read_dir(folder)?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("carenest-") && n.ends_with(SCHEDULED_SUFFIX)))
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("carenest-") && n.ends_with(SCHEDULED_SUFFIX))
+        })
         .collect();
     backups.sort();
     let surplus = backups.len().saturating_sub(keep);
@@ -163,7 +168,7 @@ mod tests {
         assert!(retention("soon").unwrap_err().contains("not a duration"));
     }
 
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn scheduled_backups_are_taken_kept_to_their_number_and_restorable() {
         let metrics = carenest_server::metrics::recorder();
         let db = carenest_store_tests::TestDb::sqlite().await;
@@ -179,7 +184,7 @@ mod tests {
         assert_eq!(taken.len(), 2, "{taken:?}");
         let target = carenest_store_tests::TestDb::sqlite().await;
         let newest = taken.last().unwrap().to_str().unwrap();
-                assert!(restore_from(target.store().as_ref(), newest).await.unwrap().starts_with("restored"));
+        assert!(restore_from(target.store().as_ref(), newest).await.unwrap().starts_with("restored"));
         assert!(target.store().credentials_by_login("anna").await.unwrap().is_some(), "the backup held the family");
         assert!(metrics.render().contains("carenest_last_backup_timestamp_seconds"));
     }
@@ -195,6 +200,13 @@ mod tests {
         let mut left: Vec<String> =
             std::fs::read_dir(folder.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         left.sort();
-        assert_eq!(left, ["carenest-20260102T000000.000Z.carenest-backup.gz", "carenest-20260103T000000.000Z.carenest-backup.gz", "notes.txt"]);
+        assert_eq!(
+            left,
+            [
+                "carenest-20260102T000000.000Z.carenest-backup.gz",
+                "carenest-20260103T000000.000Z.carenest-backup.gz",
+                "notes.txt"
+            ]
+        );
     }
 }

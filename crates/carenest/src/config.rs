@@ -78,7 +78,7 @@ pub struct Config {
     pub shutdown_grace_seconds: u64,
     /// Password hashes computed at once (each takes 19 MiB); default: the number of cores.
     pub password_hashing_concurrency: usize,
-        /// Requests that may wait for a hashing turn before 503s are answered.
+    /// Requests that may wait for a hashing turn before 503s are answered.
     pub password_hashing_queue: usize,
     /// Where `serve` writes scheduled backups; none: no scheduled backups.
     pub backup_dir: Option<String>,
@@ -112,7 +112,7 @@ impl fmt::Debug for Config {
             .field("max_open_connections", &self.max_open_connections)
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .field("password_hashing_concurrency", &self.password_hashing_concurrency)
-                        .field("password_hashing_queue", &self.password_hashing_queue)
+            .field("password_hashing_queue", &self.password_hashing_queue)
             .field("backup_dir", &self.backup_dir)
             .field("backup_interval_hours", &self.backup_interval_hours)
             .field("backup_keep", &self.backup_keep)
@@ -141,7 +141,7 @@ const KEYS: &[&str] = &[
     "max_open_connections",
     "shutdown_grace_seconds",
     "password_hashing_concurrency",
-        "password_hashing_queue",
+    "password_hashing_queue",
     "backup_dir",
     "backup_interval_hours",
     "backup_keep",
@@ -175,7 +175,7 @@ impl Config {
             max_open_connections: 1024,
             shutdown_grace_seconds: 30,
             password_hashing_concurrency: hashing.concurrent,
-                        password_hashing_queue: hashing.queue,
+            password_hashing_queue: hashing.queue,
             backup_dir: None,
             backup_interval_hours: 24,
             backup_keep: 7,
@@ -224,7 +224,7 @@ impl Config {
         if config.max_open_connections == 0 || config.password_hashing_concurrency == 0 {
             return Err("max_open_connections and password_hashing_concurrency must be at least 1".to_owned());
         }
-                config.http()?;
+        config.http()?;
         if config.backup_interval_hours == 0 || config.backup_keep == 0 {
             return Err("backup_interval_hours and backup_keep must be at least 1".to_owned());
         }

@@ -102,7 +102,7 @@ enum DbCommand {
         #[arg(long)]
         force: bool,
     },
-        /// List applied and pending migrations and seeders.
+    /// List applied and pending migrations and seeders.
     Status,
     /// Write a consistent backup of every table to FILE (`-`: standard output).
     Backup { file: String },
@@ -168,7 +168,7 @@ fn init_logging(config: &Config) {
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let fmt = if config.log_format == "json" { fmt.json().boxed() } else { fmt.boxed() };
     // Statement timings feed /metrics whatever the log level; their text is never logged by it.
-        let slow = std::time::Duration::from_millis(config.slow_statement_ms);
+    let slow = std::time::Duration::from_millis(config.slow_statement_ms);
     let timings = carenest_server::metrics::QueryTimings { slow }
         .with_filter(tracing_subscriber::filter::Targets::new().with_target("sqlx::query", tracing::Level::DEBUG));
     let _ = tracing_subscriber::registry().with(fmt.with_filter(filter)).with(timings).try_init();
@@ -280,7 +280,7 @@ async fn serve(config: &Config, environment: Environment, demo: bool) -> Result<
         }
         None => None,
     };
-        let scheduled_backups = config.backup_schedule().map(|schedule| {
+    let scheduled_backups = config.backup_schedule().map(|schedule| {
         eprintln!("backups every {:?} into {} (keeping {})", schedule.every, schedule.folder.display(), schedule.keep);
         tokio::spawn(backups::scheduled(store.clone(), schedule))
     });
@@ -291,7 +291,7 @@ async fn serve(config: &Config, environment: Environment, demo: bool) -> Result<
     };
     let (served, ()) = tokio::join!(api, signal);
     served.map_err(|e| format!("the server stopped: {e}"))?;
-        if let Some(metrics) = metrics {
+    if let Some(metrics) = metrics {
         let _ = metrics.await;
     }
     if let Some(backups) = scheduled_backups {
@@ -423,7 +423,7 @@ async fn db(config: &Config, url: &str, command: DbCommand) -> Result<(), String
             }
             store.close().await;
         }
-                DbCommand::Backup { file } => {
+        DbCommand::Backup { file } => {
             let store = connect(config, url).await?;
             let summary = backups::backup_to(store.as_ref(), &file).await;
             store.close().await;

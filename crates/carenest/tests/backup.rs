@@ -60,12 +60,13 @@ fn edited(file: &[u8], mut edit: impl FnMut(serde_json::Value) -> Option<serde_j
     let (mut count, lines): (u64, Vec<&str>) = (0, text.lines().collect());
     for (index, line) in lines.iter().enumerate() {
         let value: serde_json::Value = serde_json::from_str(line).unwrap();
-                if value.get("end").is_some() && !resum {
+        if value.get("end").is_some() && !resum {
             writeln!(out, "{line}").unwrap();
             continue;
         }
         if value.get("end").is_some() {
-            let trailer = serde_json::json!({"end": true, "rows": count, "sha256": format!("{:x}", checksum.clone().finalize())});
+            let trailer =
+                serde_json::json!({"end": true, "rows": count, "sha256": format!("{:x}", checksum.clone().finalize())});
             writeln!(out, "{trailer}").unwrap();
             continue;
         }
@@ -89,10 +90,21 @@ async fn every_table_comes_back_row_for_row(source: &TestDb, target: &TestDb) {
     let restored = restore(target.store().as_ref(), file.as_slice(), quiet()).await.unwrap();
     assert_eq!(restored.rows, header.rows());
     let (again, _) = take(target.store().as_ref()).await;
-    assert_eq!(rows(&again), rows(&file), "{} -> {}: backup, restore and backup give the same rows", source.backend(), target.backend());
+    assert_eq!(
+        rows(&again),
+        rows(&file),
+        "{} -> {}: backup, restore and backup give the same rows",
+        source.backend(),
+        target.backend()
+    );
     // New rows go past the restored ids.
     let newest = target.store().list_users(PageRequest::first(200)).await.unwrap().items.last().unwrap().id;
-    let added = carenest_store_tests::fixtures::user(target.store().as_ref(), "newcomer", carenest_domain::accounts::Role::Parent).await;
+    let added = carenest_store_tests::fixtures::user(
+        target.store().as_ref(),
+        "newcomer",
+        carenest_domain::accounts::Role::Parent,
+    )
+    .await;
     assert!(added.id.0 > newest.0, "a new user got id {} after restored ones up to {}", added.id.0, newest.0);
 }
 
@@ -115,8 +127,11 @@ async fn every_refusal_writes_nothing(db: &TestDb) {
     let mut damaged = file.clone();
     let middle = damaged.len() / 2;
     damaged[middle] ^= 0x55;
-    assert!(matches!(refusal(restore(target.as_ref(), damaged.as_slice(), quiet()).await), "backup_corrupt" | "backup_truncated"));
-        let tampered = edited(
+    assert!(matches!(
+        refusal(restore(target.as_ref(), damaged.as_slice(), quiet()).await),
+        "backup_corrupt" | "backup_truncated"
+    ));
+    let tampered = edited(
         &file,
         |mut line| {
             if line["table"] == "users" && line["row"][0] == 1 {
@@ -126,7 +141,11 @@ async fn every_refusal_writes_nothing(db: &TestDb) {
         },
         false,
     );
-    assert_eq!(refusal(restore(target.as_ref(), tampered.as_slice(), quiet()).await), "backup_corrupt", "a changed row fails the checksum");
+    assert_eq!(
+        refusal(restore(target.as_ref(), tampered.as_slice(), quiet()).await),
+        "backup_corrupt",
+        "a changed row fails the checksum"
+    );
     let newer = rewrite(&file, |mut line| {
         if line.get("schemaVersion").is_some() {
             line["schemaVersion"] = serde_json::json!(99);
@@ -202,5 +221,9 @@ async fn a_backup_of_a_database_behind_this_binarys_schema_is_refused() {
     let db = TestDb::sqlite().await;
     db.store().rollback(Some(1), true).await.unwrap();
     let refused = backup(db.store().as_ref(), Vec::new(), quiet()).await;
-    assert!(matches!(refused, Err(StoreError::Conflict { constraint: "schema_not_current", .. })), "{:?}", refused.err());
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { constraint: "schema_not_current", .. })),
+        "{:?}",
+        refused.err()
+    );
 }

@@ -119,7 +119,11 @@ fn backups_restore_and_copy_from_the_command_line(url: &str) {
     assert!(ok(carenest(&restored.url, &["db", "restore", file])).contains("restored"));
     let again = carenest(&restored.url, &["db", "restore", file]);
     assert_eq!(again.status.code(), Some(1));
-    assert!(text(&again).contains("error: the database already holds data; restore into an empty one"), "{}", text(&again));
+    assert!(
+        text(&again).contains("error: the database already holds data; restore into an empty one"),
+        "{}",
+        text(&again)
+    );
     let from_stdin = carenest_store_tests::ScratchDatabase::sqlite();
     let mut child = Command::new(env!("CARGO_BIN_EXE_carenest"))
         .args(["db", "restore", "-"])
@@ -140,7 +144,7 @@ fn backups_restore_and_copy_from_the_command_line(url: &str) {
     assert_eq!(refused.status.code(), Some(1));
     assert!(text(&refused).contains("cut short"), "{}", text(&refused));
 
-        // To the other backend: SQLite to PostgreSQL, and back.
+    // To the other backend: SQLite to PostgreSQL, and back.
     let target = if url.starts_with("sqlite") {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(carenest_store_tests::ScratchDatabase::postgres())
@@ -156,7 +160,10 @@ fn backups_restore_and_copy_from_the_command_line(url: &str) {
     let young = carenest(url, &["db", "prune-audit", "--older-than", "30d"]);
     assert_eq!(young.status.code(), Some(1));
     assert!(text(&young).contains("at least 365 days"), "{}", text(&young));
-    assert!(ok(carenest(url, &["db", "prune-audit"])).contains("removed 0 audit entries"), "the demo's entries are recent");
+    assert!(
+        ok(carenest(url, &["db", "prune-audit"])).contains("removed 0 audit entries"),
+        "the demo's entries are recent"
+    );
 }
 
 macro_rules! on_both_backends {
@@ -177,7 +184,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     setup_status_rollback_and_migrate_round_trip,
     seeding_twice_adds_the_demo_once_and_undo_takes_it_away,
-        users_are_created_with_a_password_from_stdin,
+    users_are_created_with_a_password_from_stdin,
     backups_restore_and_copy_from_the_command_line,
 );
 

@@ -57,7 +57,7 @@ pub trait AuditStore {
     async fn record_session_reads(&self, actor: Actor, sessions: &[SessionId]) -> StoreResult<()>;
     /// The entries a user made as the actor, newest first (keyed by the row id).
     async fn audit_by_actor(&self, actor: UserId, page: PageRequest<i64>) -> StoreResult<Page<(i64, AuditEntry), i64>>;
-        /// A subject's entries, newest first (keyed by the row id).
+    /// A subject's entries, newest first (keyed by the row id).
     async fn audit_entries(&self, subject: UserId, page: PageRequest<i64>)
         -> StoreResult<Page<(i64, AuditEntry), i64>>;
     /// Entries matching `filter`, newest first, and a row recording that `reader` read the

@@ -59,7 +59,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::accounts::router())
         .merge(routes::family::router())
         .merge(routes::scheduling::router())
-                .merge(routes::availability::router())
+        .merge(routes::availability::router())
         .merge(routes::audit::router());
     let mut router =
         Router::new().nest("/api/v1", api).merge(routes::ops::router()).merge(routes::availability::feeds_router());

@@ -128,7 +128,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for QueryTimings {
                 }
                 _ => "other".to_owned(),
             };
-                        if seconds >= self.slow.as_secs_f64() {
+            if seconds >= self.slow.as_secs_f64() {
                 let milliseconds = (seconds * 1000.0).round() as u64;
                 tracing::warn!(target: "carenest::slow_statement", statement = %kind, milliseconds, "slow statement");
                 metrics::counter!("db_slow_statements_total", "statement" => kind.clone()).increment(1);

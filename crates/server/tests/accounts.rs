@@ -315,9 +315,12 @@ async fn admins_search_the_audit_log_and_nobody_else_can(db: &TestDb) {
     assert_eq!(all["items"].as_array().unwrap().len(), 1);
     assert_eq!(all["items"][0]["resourceType"], "child_profile", "newest first");
     assert!(all["items"][0]["id"].is_i64());
-    let next = app.get(&format!("/api/v1/audit?subjectUserId={anna_id}&cursor={}", all["nextCursor"].as_str().unwrap()), &admin).await;
+    let next = app
+        .get(&format!("/api/v1/audit?subjectUserId={anna_id}&cursor={}", all["nextCursor"].as_str().unwrap()), &admin)
+        .await;
     assert_eq!(next.json()["items"][0]["resourceType"], "parent_profile");
-    let filtered = app.get("/api/v1/audit?action=create&resourceType=child_profile&from=2000-01-01T00:00:00Z", &admin).await;
+    let filtered =
+        app.get("/api/v1/audit?action=create&resourceType=child_profile&from=2000-01-01T00:00:00Z", &admin).await;
     assert_eq!(filtered.json()["items"].as_array().unwrap().len(), 1);
     let bad = app.get("/api/v1/audit?action=peek&from=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z", &admin).await;
     assert_eq!(bad.problem(400)["errors"][0]["field"], "action");
@@ -366,7 +369,7 @@ on_both_backends!(
     an_admin_changes_roles_but_the_last_admin_cannot_demote_themself,
     a_new_password_needs_the_current_one_and_revokes_other_tokens,
     erasing_the_account_needs_the_password_and_leaves_nothing_behind,
-        the_export_holds_everything_but_secrets,
+    the_export_holds_everything_but_secrets,
     admins_search_the_audit_log_and_nobody_else_can,
     a_therapists_export_holds_their_schedule_without_the_families_data,
     failed_logins_are_throttled_across_two_app_instances_sharing_a_database,

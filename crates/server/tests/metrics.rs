@@ -17,7 +17,7 @@ fn install_query_timings() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let filter = tracing_subscriber::filter::Targets::new().with_target("sqlx::query", tracing::Level::DEBUG);
-                // Every statement counts as slow here, so the slow-statement count shows too.
+        // Every statement counts as slow here, so the slow-statement count shows too.
         let timings = carenest_server::metrics::QueryTimings { slow: std::time::Duration::ZERO };
         tracing_subscriber::registry().with(timings.with_filter(filter)).init();
     });
@@ -39,9 +39,9 @@ async fn metrics_count_requests_by_route_and_status_and_time_the_database(db: &T
         r#"db_pool_connections{state="idle"}"#,
         "db_pool_max_connections",
         r#"db_query_duration_seconds_bucket{statement="insert",le="#,
-                r#"db_query_duration_seconds_count{statement="select"}"#,
+        r#"db_query_duration_seconds_count{statement="select"}"#,
         r#"db_slow_statements_total{statement="select"}"#,
-                "http_requests_in_flight",
+        "http_requests_in_flight",
         "db_pool_acquire_wait_seconds_count",
         "db_pool_waiting",
     ] {

@@ -7,8 +7,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use carenest_domain::{StoreError, StoreResult};
-use carenest_store_sql::dialect::run;
 use carenest_store_sql::dialect::migrations_up_to;
+use carenest_store_sql::dialect::run;
 use carenest_store_sql::{broken_rule, known_constraint, Arg, Dialect, PoolSettings, RuleKind, Sql, SqlStore};
 use serde_json::Value;
 use sqlx::migrate::Migrator;
@@ -77,7 +77,7 @@ impl Dialect for Pg {
     // Other sessions on the database are ended, as `DROP DATABASE ... WITH (FORCE)` does.
     const FORCE_DROP: bool = true;
 
-        const OVERRIDING_IDENTITY: &'static str = " OVERRIDING SYSTEM VALUE";
+    const OVERRIDING_IDENTITY: &'static str = " OVERRIDING SYSTEM VALUE";
 
     fn reset_identity(table: &str) -> Option<String> {
         Some(format!(
@@ -207,7 +207,7 @@ impl Dialect for Pg {
         &MIGRATOR
     }
 
-        async fn run_migrations(pool: &PgPool, up_to: Option<i64>) -> StoreResult<()> {
+    async fn run_migrations(pool: &PgPool, up_to: Option<i64>) -> StoreResult<()> {
         let unlimited = without_statement_timeout(pool).await?;
         let outcome = migrations_up_to(&MIGRATOR, up_to).run(&unlimited).await.map_err(StoreError::other);
         unlimited.close().await;

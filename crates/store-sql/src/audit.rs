@@ -91,7 +91,7 @@ impl<D: Dialect> AuditStore for SqlStore<D> {
         subject: UserId,
         page: PageRequest<i64>,
     ) -> StoreResult<Page<(i64, AuditEntry), i64>> {
-                self.audit_page("subject_user_id", subject, page).await
+        self.audit_page("subject_user_id", subject, page).await
     }
 
     async fn audit_search(

@@ -5,7 +5,9 @@ use std::borrow::Cow;
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use carenest_domain::backup::{BackupStore, ColumnKind, ColumnSpec, SnapshotSink, SnapshotSource, TableCount, TableSpec};
+use carenest_domain::backup::{
+    BackupStore, ColumnKind, ColumnSpec, SnapshotSink, SnapshotSource, TableCount, TableSpec,
+};
 use carenest_domain::time::{format_time_of_day, parse_date, parse_time_of_day, parse_timestamp};
 use carenest_domain::{StoreError, StoreResult};
 use serde_json::Value;
@@ -13,7 +15,9 @@ use serde_json::Value;
 use crate::rows::Columns;
 use crate::{Arg, Dialect, Sql, SqlStore};
 
-use ColumnKind::{Boolean as B, Bytes as Y, Date as D_, Integer as I, Json as J, Text as T, TextList as L, Time as H, Timestamp as S};
+use ColumnKind::{
+    Boolean as B, Bytes as Y, Date as D_, Integer as I, Json as J, Text as T, TextList as L, Time as H, Timestamp as S,
+};
 
 /// A column: its name, its kind, and whether it may be null.
 type Column = (&'static str, ColumnKind, bool);
@@ -23,24 +27,239 @@ type Column = (&'static str, ColumnKind, bool);
 /// adds a column can't leave backups without it. `audit_log_pruning` is left out: it is empty
 /// outside the one transaction that prunes.
 const TABLES: &[(&str, &[Column])] = &[
-    ("users", &[("id", I, false), ("username", T, false), ("email", T, false), ("password", T, false), ("profile_picture", T, true), ("role", T, false), ("created_at", S, false), ("updated_at", S, false)]),
-    ("auth_tokens", &[("id", I, false), ("user_id", I, false), ("token_hash", Y, false), ("expires_at", S, false), ("last_used_at", S, true), ("created_at", S, false), ("updated_at", S, false)]),
-    ("login_throttles", &[("id", I, false), ("throttle_key", T, false), ("failures", I, false), ("window_starts_at", S, false), ("created_at", S, false), ("updated_at", S, false)]),
-    ("parent_profiles", &[("id", I, false), ("user_id", I, false), ("name", T, false), ("email", T, true), ("stress_level", T, false), ("experience_level", T, false), ("primary_concerns", L, false), ("support_network", L, false), ("bio", T, true), ("preferred_language", T, false), ("communication_preference", T, true), ("completed_onboarding", B, false), ("current_onboarding_step", I, false), ("onboarding_data", J, false), ("profile_embedding", T, true), ("last_suggestion_check", S, true), ("created_at", S, false), ("updated_at", S, false)]),
-    ("child_profiles", &[("id", I, false), ("parent_profile_id", I, false), ("name", T, false), ("age", I, false), ("special_needs", L, false), ("routines", J, false), ("development_notes", T, true), ("last_assessment", S, true), ("created_at", S, false), ("updated_at", S, false)]),
-    ("goal_templates", &[("id", I, false), ("key", T, false), ("title", T, false), ("description", T, true), ("title_nl", T, true), ("description_nl", T, true), ("category", T, false), ("tags", L, false), ("min_age", I, true), ("max_age", I, true), ("created_at", S, false), ("updated_at", S, false)]),
-    ("parenting_goals", &[("id", I, false), ("parent_profile_id", I, false), ("child_profile_id", I, true), ("title", T, false), ("description", T, true), ("category", T, true), ("status", T, false), ("progress", I, false), ("target_date", D_, true), ("template_id", I, true), ("created_at", S, false), ("updated_at", S, false)]),
-    ("profile_neighbour_buckets", &[("id", I, false), ("parent_profile_id", I, false), ("band", I, false), ("bucket", I, false), ("created_at", S, false), ("updated_at", S, false)]),
-    ("therapists", &[("id", I, false), ("name", T, false), ("user_id", I, true), ("created_at", S, false), ("updated_at", S, false), ("working_hours_updated_at", S, true)]),
-    ("sessions", &[("id", I, false), ("date", D_, false), ("start_time", H, false), ("end_time", H, false), ("notes", T, true), ("status", T, false), ("series_id", I, true), ("child_profile_id", I, true), ("created_at", S, false), ("updated_at", S, false), ("version", I, false)]),
-    ("session_therapists", &[("id", I, false), ("session_id", I, false), ("therapist_id", I, false), ("date", D_, false), ("created_at", S, false), ("updated_at", S, false)]),
-    ("audit_log", &[("id", I, false), ("at", S, false), ("actor_user_id", I, false), ("actor_role", T, false), ("action", T, false), ("resource_type", T, false), ("resource_id", I, false), ("subject_user_id", I, false), ("created_at", S, false), ("updated_at", S, false)]),
+    (
+        "users",
+        &[
+            ("id", I, false),
+            ("username", T, false),
+            ("email", T, false),
+            ("password", T, false),
+            ("profile_picture", T, true),
+            ("role", T, false),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+        ],
+    ),
+    (
+        "auth_tokens",
+        &[
+            ("id", I, false),
+            ("user_id", I, false),
+            ("token_hash", Y, false),
+            ("expires_at", S, false),
+            ("last_used_at", S, true),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+        ],
+    ),
+    (
+        "login_throttles",
+        &[
+            ("id", I, false),
+            ("throttle_key", T, false),
+            ("failures", I, false),
+            ("window_starts_at", S, false),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+        ],
+    ),
+    (
+        "parent_profiles",
+        &[
+            ("id", I, false),
+            ("user_id", I, false),
+            ("name", T, false),
+            ("email", T, true),
+            ("stress_level", T, false),
+            ("experience_level", T, false),
+            ("primary_concerns", L, false),
+            ("support_network", L, false),
+            ("bio", T, true),
+            ("preferred_language", T, false),
+            ("communication_preference", T, true),
+            ("completed_onboarding", B, false),
+            ("current_onboarding_step", I, false),
+            ("onboarding_data", J, false),
+            ("profile_embedding", T, true),
+            ("last_suggestion_check", S, true),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+        ],
+    ),
+    (
+        "child_profiles",
+        &[
+            ("id", I, false),
+            ("parent_profile_id", I, false),
+            ("name", T, false),
+            ("age", I, false),
+            ("special_needs", L, false),
+            ("routines", J, false),
+            ("development_notes", T, true),
+            ("last_assessment", S, true),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+        ],
+    ),
+    (
+        "goal_templates",
+        &[
+            ("id", I, false),
+            ("key", T, false),
+            ("title", T, false),
+            ("description", T, true),
+            ("title_nl", T, true),
+            ("description_nl", T, true),
+            ("category", T, false),
+            ("tags", L, false),
+            ("min_age", I, true),
+            ("max_age", I, true),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+        ],
+    ),
+    (
+        "parenting_goals",
+        &[
+            ("id", I, false),
+            ("parent_profile_id", I, false),
+            ("child_profile_id", I, true),
+            ("title", T, false),
+            ("description", T, true),
+            ("category", T, true),
+            ("status", T, false),
+            ("progress", I, false),
+            ("target_date", D_, true),
+            ("template_id", I, true),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+        ],
+    ),
+    (
+        "profile_neighbour_buckets",
+        &[
+            ("id", I, false),
+            ("parent_profile_id", I, false),
+            ("band", I, false),
+            ("bucket", I, false),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+        ],
+    ),
+    (
+        "therapists",
+        &[
+            ("id", I, false),
+            ("name", T, false),
+            ("user_id", I, true),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+            ("working_hours_updated_at", S, true),
+        ],
+    ),
+    (
+        "sessions",
+        &[
+            ("id", I, false),
+            ("date", D_, false),
+            ("start_time", H, false),
+            ("end_time", H, false),
+            ("notes", T, true),
+            ("status", T, false),
+            ("series_id", I, true),
+            ("child_profile_id", I, true),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+            ("version", I, false),
+        ],
+    ),
+    (
+        "session_therapists",
+        &[
+            ("id", I, false),
+            ("session_id", I, false),
+            ("therapist_id", I, false),
+            ("date", D_, false),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+        ],
+    ),
+    (
+        "audit_log",
+        &[
+            ("id", I, false),
+            ("at", S, false),
+            ("actor_user_id", I, false),
+            ("actor_role", T, false),
+            ("action", T, false),
+            ("resource_type", T, false),
+            ("resource_id", I, false),
+            ("subject_user_id", I, false),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+        ],
+    ),
     ("seeders", &[("id", I, false), ("name", T, false), ("created_at", S, false), ("updated_at", S, false)]),
-    ("working_hours", &[("id", I, false), ("therapist_id", I, false), ("weekday", I, false), ("start_time", H, false), ("end_time", H, false), ("created_at", S, false), ("updated_at", S, false)]),
-    ("time_off", &[("id", I, false), ("therapist_id", I, false), ("start_date", D_, false), ("end_date", D_, false), ("start_time", H, true), ("end_time", H, true), ("reason", T, true), ("created_at", S, false), ("updated_at", S, false)]),
-    ("closures", &[("id", I, false), ("start_date", D_, false), ("end_date", D_, false), ("name", T, false), ("created_at", S, false), ("updated_at", S, false)]),
-    ("calendar_feeds", &[("id", I, false), ("therapist_id", I, true), ("user_id", I, true), ("secret_hash", Y, false), ("last_used_at", S, true), ("created_at", S, false), ("updated_at", S, false)]),
-    ("known_clients", &[("id", I, false), ("user_id", I, false), ("client_hash", Y, false), ("last_login_at", S, false), ("created_at", S, false), ("updated_at", S, false)]),
+    (
+        "working_hours",
+        &[
+            ("id", I, false),
+            ("therapist_id", I, false),
+            ("weekday", I, false),
+            ("start_time", H, false),
+            ("end_time", H, false),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+        ],
+    ),
+    (
+        "time_off",
+        &[
+            ("id", I, false),
+            ("therapist_id", I, false),
+            ("start_date", D_, false),
+            ("end_date", D_, false),
+            ("start_time", H, true),
+            ("end_time", H, true),
+            ("reason", T, true),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+        ],
+    ),
+    (
+        "closures",
+        &[
+            ("id", I, false),
+            ("start_date", D_, false),
+            ("end_date", D_, false),
+            ("name", T, false),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+        ],
+    ),
+    (
+        "calendar_feeds",
+        &[
+            ("id", I, false),
+            ("therapist_id", I, true),
+            ("user_id", I, true),
+            ("secret_hash", Y, false),
+            ("last_used_at", S, true),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+        ],
+    ),
+    (
+        "known_clients",
+        &[
+            ("id", I, false),
+            ("user_id", I, false),
+            ("client_hash", Y, false),
+            ("last_login_at", S, false),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+        ],
+    ),
 ];
 
 /// Rows read per statement while taking a snapshot.
@@ -77,7 +296,9 @@ fn read_value<D: Dialect>(row: &D::Row, column: &ColumnSpec) -> StoreResult<Valu
         ColumnKind::Integer => row.opt_int(name)?.map(Value::from),
         ColumnKind::Text => row.opt_text(name)?.map(Value::from),
         ColumnKind::Boolean => Some(Value::from(row.flag(name)?)),
-        ColumnKind::Timestamp => row.opt_timestamp(name)?.map(|at| Value::from(at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())),
+        ColumnKind::Timestamp => {
+            row.opt_timestamp(name)?.map(|at| Value::from(at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()))
+        }
         ColumnKind::Date => row.opt_date(name)?.map(|date| Value::from(date.format("%Y-%m-%d").to_string())),
         ColumnKind::Time => row.opt_time(name)?.map(|time| Value::from(format_time_of_day(time))),
         ColumnKind::Bytes => Some(Value::from(STANDARD.encode(row.bytes(name)?))),
@@ -129,12 +350,7 @@ fn decode<'a>(table: &str, column: &ColumnSpec, value: &'a Value) -> StoreResult
 
 impl<D: Dialect> SqlStore<D> {
     /// Inserts rows of one table in statements of as many rows as the bound-value limit allows.
-    async fn insert_rows(
-        &self,
-        conn: &mut crate::Conn<D>,
-        table: &TableSpec,
-        rows: &[Vec<Value>],
-    ) -> StoreResult<()> {
+    async fn insert_rows(&self, conn: &mut crate::Conn<D>, table: &TableSpec, rows: &[Vec<Value>]) -> StoreResult<()> {
         let columns: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
         let per_statement = (VALUES_PER_INSERT / columns.len().max(1)).max(1);
         for chunk in rows.chunks(per_statement) {
@@ -151,7 +367,12 @@ impl<D: Dialect> SqlStore<D> {
                     decoded.push(decode(&table.name, column, value)?);
                 }
             }
-            let mut sql = Sql::new(format!("INSERT INTO {} ({}){} VALUES ", table.name, columns.join(", "), D::OVERRIDING_IDENTITY));
+            let mut sql = Sql::new(format!(
+                "INSERT INTO {} ({}){} VALUES ",
+                table.name,
+                columns.join(", "),
+                D::OVERRIDING_IDENTITY
+            ));
             for (index, value) in decoded.iter().enumerate() {
                 sql.push(match (index % columns.len(), index) {
                     (0, 0) => "(",
@@ -194,7 +415,7 @@ impl<D: Dialect> BackupStore for SqlStore<D> {
         }
         sink.begin(schema_version, &counts).await?;
         for table in &tables {
-                        // Integers read as 64-bit whatever their column's width (PostgreSQL has `integer`).
+            // Integers read as 64-bit whatever their column's width (PostgreSQL has `integer`).
             let columns: Vec<String> = table
                 .columns
                 .iter()
@@ -232,7 +453,11 @@ impl<D: Dialect> BackupStore for SqlStore<D> {
 
     async fn import_snapshot(&self, tables: &[TableSpec], source: &mut dyn SnapshotSource) -> StoreResult<u64> {
         if let Some(odd) = tables.iter().find(|t| !t.has_plain_names()) {
-            return Err(StoreError::invalid("backup", "bad_name", format!("the table name {:?} is not one of ours", odd.name)));
+            return Err(StoreError::invalid(
+                "backup",
+                "bad_name",
+                format!("the table name {:?} is not one of ours", odd.name),
+            ));
         }
         let mut tx = self.write().await?;
         for table in tables {
@@ -247,7 +472,11 @@ impl<D: Dialect> BackupStore for SqlStore<D> {
         let mut restored = 0u64;
         while let Some((name, rows)) = source.next_rows().await? {
             let table = tables.iter().find(|t| t.name == name).ok_or_else(|| {
-                StoreError::invalid("backup", "bad_table", format!("rows for {name}, a table the backup does not describe"))
+                StoreError::invalid(
+                    "backup",
+                    "bad_table",
+                    format!("rows for {name}, a table the backup does not describe"),
+                )
             })?;
             self.insert_rows(&mut tx, table, &rows).await?;
             restored += rows.len() as u64;

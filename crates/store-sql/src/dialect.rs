@@ -210,7 +210,7 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     /// Opens a pool and checks that the database answers.
     fn connect(url: &str, settings: PoolSettings) -> impl Future<Output = StoreResult<Pool<Self::Db>>> + Send;
     fn migrator() -> &'static Migrator;
-        /// Applies pending migrations, all of them or those up to `up_to`.
+    /// Applies pending migrations, all of them or those up to `up_to`.
     fn run_migrations(pool: &Pool<Self::Db>, up_to: Option<i64>) -> impl Future<Output = StoreResult<()>> + Send;
     /// A statement after a restore that moves `table`'s id generator past its largest id, if
     /// the backend keeps one apart from the table.

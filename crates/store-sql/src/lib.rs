@@ -144,7 +144,7 @@ impl<D: Dialect> SqlStore<D> {
     /// retrying a refused connection until its acquire timeout). Once the database is known to
     /// be unreachable, callers give up after a moment, so requests answer 503 at once during
     /// an outage; the first connection that works again ends that.
-        async fn reach<T>(&self, connecting: impl Future<Output = Result<T, sqlx::Error>>) -> StoreResult<T> {
+    async fn reach<T>(&self, connecting: impl Future<Output = Result<T, sqlx::Error>>) -> StoreResult<T> {
         let started = Instant::now();
         let _waiting = Waiting::new();
         let mut connecting = std::pin::pin!(connecting);
@@ -160,7 +160,7 @@ impl<D: Dialect> SqlStore<D> {
                 Err(_) => {}
             }
         };
-                metrics::histogram!("db_pool_acquire_wait_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("db_pool_acquire_wait_seconds").record(started.elapsed().as_secs_f64());
         match outcome {
             Ok(connected) => {
                 self.unreachable.store(false, Ordering::Relaxed);

@@ -48,7 +48,7 @@ impl<D: Dialect> OpsStore for SqlStore<D> {
     async fn migrate(&self) -> StoreResult<Vec<MigrationInfo>> {
         let before = self.migration_status().await?;
         refuse_unknown(&before)?;
-                D::run_migrations(&self.pool, None).await?;
+        D::run_migrations(&self.pool, None).await?;
         Ok(before.pending().cloned().collect())
     }
 

@@ -72,7 +72,7 @@ fn options(url: &str, busy_timeout: Duration) -> StoreResult<SqliteConnectOption
                 .foreign_keys(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                                .busy_timeout(busy_timeout)
+                .busy_timeout(busy_timeout)
                 // Timings, and slow statements, are the service's to report (without the
                 // statement text); sqlx's own slow-statement warning is off.
                 .log_statements(tracing::log::LevelFilter::Debug)
@@ -129,7 +129,7 @@ impl Dialect for Lite {
     const DEFAULT_ACQUIRE_TIMEOUT: Duration = ACQUIRE_TIMEOUT;
     const FORCE_DROP: bool = false;
 
-        // An `INTEGER PRIMARY KEY` is the rowid: it takes chosen ids, and new rows go past the
+    // An `INTEGER PRIMARY KEY` is the rowid: it takes chosen ids, and new rows go past the
     // largest one by themselves.
     const OVERRIDING_IDENTITY: &'static str = "";
 
@@ -260,7 +260,7 @@ impl Dialect for Lite {
         &MIGRATOR
     }
 
-        async fn run_migrations(pool: &SqlitePool, up_to: Option<i64>) -> StoreResult<()> {
+    async fn run_migrations(pool: &SqlitePool, up_to: Option<i64>) -> StoreResult<()> {
         migrations_up_to(&MIGRATOR, up_to).run(pool).await.map_err(StoreError::other)
     }
 

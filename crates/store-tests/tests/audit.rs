@@ -1,7 +1,7 @@
 //! The audit log's administration: searching it, and pruning it past the retention period.
 
-use carenest_domain::audit::{Actor, AuditAction, AuditFilter};
 use carenest_domain::accounts::Role;
+use carenest_domain::audit::{Actor, AuditAction, AuditFilter};
 use carenest_domain::family::NewChild;
 use carenest_domain::page::PageRequest;
 use carenest_store_tests::fixtures::{parent, user};
@@ -48,7 +48,8 @@ async fn searching_the_log_filters_by_every_part_and_records_the_search(db: &Tes
     assert!(annas.windows(2).all(|w| w[0].0 > w[1].0), "newest first");
     let children = search(AuditFilter { resource_type: Some("child_profile".into()), ..Default::default() }).await;
     assert_eq!(children.len(), 1);
-    let by_bram = search(AuditFilter { actor: Some(bram.id), action: Some(AuditAction::Create), ..Default::default() }).await;
+    let by_bram =
+        search(AuditFilter { actor: Some(bram.id), action: Some(AuditAction::Create), ..Default::default() }).await;
     assert_eq!(by_bram.len(), 1);
     let future = carenest_domain::time::now() + chrono::Duration::hours(1);
     assert!(search(AuditFilter { from: Some(future), ..Default::default() }).await.is_empty());

@@ -75,7 +75,9 @@ async fn backups_cover_every_table_and_column_of_the_schema_with_its_nullability
         .store()
         .backup_tables()
         .iter()
-        .flat_map(|t| t.columns.iter().map(move |c| format!("{}.{}{}", t.name, c.name, if c.nullable { '?' } else { '!' })))
+        .flat_map(|t| {
+            t.columns.iter().map(move |c| format!("{}.{}{}", t.name, c.name, if c.nullable { '?' } else { '!' }))
+        })
         .collect();
     covered.sort();
     assert_eq!(covered, live, "a migration changed the schema: update the backup catalogue in store-sql/src/backup.rs");
@@ -408,7 +410,7 @@ async fn the_audit_log_refuses_updates_and_deletes(db: &TestDb) {
 on_both_backends!(
     migrations_go_down_to_nothing_and_up_again_to_the_same_schema,
     rolling_back_one_step_undoes_only_the_newest_migration,
-        rolling_back_past_the_audit_migration_is_refused_while_the_log_holds_rows,
+    rolling_back_past_the_audit_migration_is_refused_while_the_log_holds_rows,
     backups_cover_every_table_and_column_of_the_schema_with_its_nullability,
     migrating_a_database_that_a_newer_binary_migrated_is_refused,
     the_database_enforces_every_constraint_by_itself,
