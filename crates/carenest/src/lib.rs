@@ -4,6 +4,7 @@ mod backups;
 mod config;
 mod progress;
 pub mod seed;
+mod synthetic;
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -122,11 +123,24 @@ enum DbCommand {
     },
     /// Run named seeders (default: all), each at most once.
     Seed {
-        #[arg(value_parser = clap::builder::PossibleValuesParser::new(seed::SEEDERS))]
+        /// `synthetic` generates a practice of the given size into an empty database, alone.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(seed::SEEDERS.iter().chain(&["synthetic"])))]
         names: Vec<String>,
         /// Remove what the seeders added instead.
         #[arg(long)]
         undo: bool,
+        /// synthetic: families, each with 0-4 children and 0-8 goals [default: 5000]
+        #[arg(long)]
+        families: Option<u64>,
+        /// synthetic: therapists, each with a login and weekday hours [default: 200]
+        #[arg(long)]
+        therapists: Option<u64>,
+        /// synthetic: sessions, over as many weekdays as they need [default: 500000]
+        #[arg(long)]
+        sessions: Option<u64>,
+        /// synthetic: the password of every generated user [default: benchmark]
+        #[arg(long)]
+        password: Option<String>,
     },
 }
 
@@ -453,7 +467,39 @@ async fn db(config: &Config, url: &str, command: DbCommand) -> Result<(), String
             store.close().await;
             eprintln!("removed {} audit entries from before {}", removed?, before.format("%Y-%m-%d %H:%M UTC"));
         }
-        DbCommand::Seed { names, undo } => {
+        DbCommand::Seed { names, undo, families, therapists, sessions, password }
+            if names.iter().any(|n| n == "synthetic") =>
+        {
+            if undo || names.len() > 1 {
+                return Err("synthetic is seeded on its own and not undone: `db reset` empties the database".into());
+            }
+            let (families, therapists, sessions) =
+                (families.unwrap_or(5_000), therapists.unwrap_or(200), sessions.unwrap_or(500_000));
+            let password = password.unwrap_or_else(|| "benchmark".to_owned());
+            let started = std::time::Instant::now();
+            let hash =
+                carenest_app::passwords::hash_password_now(&password).map_err(|_| "could not hash the password")?;
+            let store = connect(config, url).await?;
+            let scale = synthetic::Scale { families, therapists, sessions };
+            let seeded = synthetic::seed(store.as_ref(), scale, hash).await;
+            store.close().await;
+            // Its refusal (a database that holds data) is said as a restore's is.
+            let seeded = seeded.map_err(|e| backups::explain(&e))?;
+            let seconds = started.elapsed().as_secs_f64();
+            eprintln!(
+                "synthetic: {} rows in {seconds:.1} s ({:.0} rows/s): {families} families with {} children, \
+                 {therapists} therapists, {sessions} sessions over {} weekdays; log in as admin, therapist.N or \
+                 parent.N with the given password",
+                seeded.rows,
+                seeded.rows as f64 / seconds,
+                seeded.children,
+                seeded.days
+            );
+        }
+        DbCommand::Seed { names, undo, families, therapists, sessions, password } => {
+            if families.is_some() || therapists.is_some() || sessions.is_some() || password.is_some() {
+                return Err("--families, --therapists, --sessions and --password are for `db seed synthetic`".into());
+            }
             let store = connect(config, url).await?;
             let names: Vec<String> =
                 if names.is_empty() { seed::SEEDERS.iter().map(|s| (*s).to_owned()).collect() } else { names };

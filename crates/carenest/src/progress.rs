@@ -54,6 +54,22 @@ impl Progress {
         }
     }
 
+    /// Work done so far of the total: the bar follows it, plain output a line per tenth.
+    pub fn at(&self, done: u64, what: &str) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(done);
+                bar.set_message(what.to_owned());
+            }
+            None => {
+                let tenth = (done * 10).checked_div(self.total).unwrap_or(10);
+                if self.done.fetch_max(tenth, Ordering::Relaxed) < tenth {
+                    eprintln!("{}: {done}/{} {what}", self.label, self.total);
+                }
+            }
+        }
+    }
+
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();

@@ -20,7 +20,7 @@ pub const SEEDERS: &[&str] = &["goal-templates", "demo"];
 /// The goal-template catalogue, in English and Dutch.
 const GOAL_TEMPLATES: &str = include_str!("../seeds/goal-templates.json");
 
-fn goal_templates() -> Vec<NewGoalTemplate> {
+pub(crate) fn goal_template_catalogue() -> Vec<NewGoalTemplate> {
     serde_json::from_str(GOAL_TEMPLATES).expect("the embedded catalogue is valid JSON; a unit test proves it")
 }
 
@@ -135,7 +135,7 @@ pub async fn run(store: &dyn Store, name: &str, password_hash: &str) -> Result<b
     }
     match name {
         "goal-templates" => {
-            store.upsert_goal_templates(&goal_templates()).await?;
+            store.upsert_goal_templates(&goal_template_catalogue()).await?;
         }
         "demo" => seed_demo(store, password_hash).await?,
         other => unreachable!("unknown seeder {other} was rejected by the command line"),
@@ -151,7 +151,9 @@ pub async fn undo(store: &dyn Store, name: &str) -> Result<bool, StoreError> {
     }
     match name {
         "goal-templates" => {
-            store.delete_goal_templates(&goal_templates().into_iter().map(|t| t.key).collect::<Vec<_>>()).await?
+            store
+                .delete_goal_templates(&goal_template_catalogue().into_iter().map(|t| t.key).collect::<Vec<_>>())
+                .await?
         }
         "demo" => undo_demo(store).await?,
         other => unreachable!("unknown seeder {other} was rejected by the command line"),
@@ -325,7 +327,7 @@ mod tests {
 
     #[test]
     fn the_catalogue_has_sixty_complete_bilingual_templates_across_every_category() {
-        let templates = goal_templates();
+        let templates = goal_template_catalogue();
         assert!(templates.len() >= 60, "{} templates", templates.len());
         let keys: BTreeSet<_> = templates.iter().map(|t| t.key.as_str()).collect();
         assert_eq!(keys.len(), templates.len(), "keys are unique");

@@ -166,6 +166,69 @@ fn backups_restore_and_copy_from_the_command_line(url: &str) {
     );
 }
 
+/// Every session of every therapist, through the store, and the overlaps among them.
+async fn double_bookings(store: &dyn carenest_domain::Store, therapists: i64) -> (usize, usize) {
+    use carenest_domain::ids::TherapistId;
+    use carenest_domain::page::PageRequest;
+    use carenest_domain::scheduling::{SessionFilter, SessionScope, SessionStatus};
+    let (mut links, mut overlaps) = (0, 0);
+    for therapist in 1..=therapists {
+        let filter = SessionFilter { therapist_id: Some(TherapistId(therapist)), ..Default::default() };
+        let mut page = PageRequest::first(200);
+        let mut booked = Vec::new();
+        loop {
+            let found = store.sessions(SessionScope::All, filter.clone(), page.clone()).await.unwrap();
+            booked.extend(found.items.iter().filter(|s| s.status != SessionStatus::Cancelled).cloned());
+            links += found.items.len();
+            let Some(next) = found.next else { break };
+            page = PageRequest { after: Some(next), limit: 200 };
+        }
+        // In date and start order: an overlap shows between neighbours.
+        overlaps += booked.windows(2).filter(|w| w[0].date == w[1].date && w[1].start_time < w[0].end_time).count();
+    }
+    (links, overlaps)
+}
+
+fn synthetic_data_fills_an_empty_database_and_every_generated_user_logs_in(url: &str) {
+    ok(carenest(url, &["db", "setup"]));
+    let args = ["db", "seed", "synthetic", "--families", "40", "--therapists", "6", "--sessions", "1500"];
+    let report = ok(carenest(url, &[&args[..], &["--password", "synthetic-pw"]].concat()));
+    assert!(report.contains("40 families") && report.contains("1500 sessions"), "{report}");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = carenest_store::open(url, Default::default()).await.unwrap().store;
+        let (links, overlaps) = double_bookings(store.as_ref(), 6).await;
+        assert_eq!(overlaps, 0, "no therapist is booked twice at once");
+        assert!(links >= 1500, "every session has a therapist ({links} links)");
+        let all = store
+            .sessions(
+                carenest_domain::scheduling::SessionScope::All,
+                Default::default(),
+                carenest_domain::page::PageRequest::first(200),
+            )
+            .await
+            .unwrap();
+        assert!(all.items.iter().any(|s| s.child_profile_id.is_some()), "sessions are linked to children");
+        for login in ["admin", "therapist.6", "parent.40"] {
+            let credentials = store.credentials_by_login(login).await.unwrap().expect("the user exists");
+            let hasher = carenest_app::passwords::Hasher::new(Default::default());
+            let verified = hasher.verify("synthetic-pw".to_owned(), Some(credentials.password_hash)).await.unwrap();
+            assert!(verified, "{login} logs in with the given password");
+        }
+        let family = store.family(store.credentials_by_login("parent.40").await.unwrap().unwrap().user.id).await;
+        assert!(family.unwrap().profile.unwrap().profile_embedding.is_some(), "families are ready for suggestions");
+        store.close().await;
+    });
+
+    let again = carenest(url, &args);
+    assert_eq!(again.status.code(), Some(1), "a second run is refused: {}", text(&again));
+    assert!(text(&again).contains("empty database"), "{}", text(&again));
+    let misplaced = carenest(url, &["db", "seed", "demo", "--families", "3"]);
+    assert_eq!(misplaced.status.code(), Some(1));
+    assert!(text(&misplaced).contains("are for `db seed synthetic`"), "{}", text(&misplaced));
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -186,6 +249,7 @@ on_both_backends!(
     seeding_twice_adds_the_demo_once_and_undo_takes_it_away,
     users_are_created_with_a_password_from_stdin,
     backups_restore_and_copy_from_the_command_line,
+    synthetic_data_fills_an_empty_database_and_every_generated_user_logs_in,
 );
 
 #[test]

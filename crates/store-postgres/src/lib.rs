@@ -79,6 +79,9 @@ impl Dialect for Pg {
 
     const OVERRIDING_IDENTITY: &'static str = " OVERRIDING SYSTEM VALUE";
 
+    // Under the protocol's limit of 65,535; a round trip per statement is what costs.
+    const BULK_INSERT_VALUES: usize = 30_000;
+
     fn reset_identity(table: &str) -> Option<String> {
         Some(format!(
             "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM {table}"

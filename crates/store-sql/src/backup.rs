@@ -264,8 +264,6 @@ const TABLES: &[(&str, &[Column])] = &[
 
 /// Rows read per statement while taking a snapshot.
 const PAGE_ROWS: i64 = 2_000;
-/// Bound values per insert: under SQLite's limit of 32,766 and PostgreSQL's of 65,535.
-const VALUES_PER_INSERT: usize = 30_000;
 
 fn catalog() -> Vec<TableSpec> {
     TABLES
@@ -352,7 +350,7 @@ impl<D: Dialect> SqlStore<D> {
     /// Inserts rows of one table in statements of as many rows as the bound-value limit allows.
     async fn insert_rows(&self, conn: &mut crate::Conn<D>, table: &TableSpec, rows: &[Vec<Value>]) -> StoreResult<()> {
         let columns: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-        let per_statement = (VALUES_PER_INSERT / columns.len().max(1)).max(1);
+        let per_statement = (D::BULK_INSERT_VALUES / columns.len().max(1)).max(1);
         for chunk in rows.chunks(per_statement) {
             let mut decoded = Vec::with_capacity(chunk.len() * columns.len());
             for row in chunk {
@@ -385,7 +383,7 @@ impl<D: Dialect> SqlStore<D> {
                 };
             }
             sql.push(")");
-            self.execute(conn, sql).await?;
+            self.execute(conn, sql.uncached()).await?;
         }
         Ok(())
     }

@@ -118,11 +118,20 @@ id_args!(UserId, ParentProfileId, ChildId, GoalId, TemplateId, TherapistId, Sess
 pub struct Sql<'a> {
     pub text: String,
     pub args: Vec<Arg<'a>>,
+    /// Whether the connection keeps the prepared statement for the next run of the same text.
+    pub cached: bool,
 }
 
 impl<'a> Sql<'a> {
     pub fn new(text: impl Into<String>) -> Self {
-        Self { text: text.into(), args: Vec::new() }
+        Self { text: text.into(), args: Vec::new(), cached: true }
+    }
+
+    /// A statement whose text is unlikely to come again (a bulk insert of so many rows): not
+    /// kept prepared, so it neither fills the statement caches nor costs a separate prepare.
+    pub fn uncached(mut self) -> Self {
+        self.cached = false;
+        self
     }
 
     /// Adds the next argument, for a text that names its placeholders itself.
@@ -217,12 +226,15 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     fn reset_identity(table: &str) -> Option<String>;
     /// Inserting chosen ids into an identity column needs this after the column list.
     const OVERRIDING_IDENTITY: &'static str;
+    /// Bound values per multi-row insert of a bulk load: as many as pay off, under the limit.
+    const BULK_INSERT_VALUES: usize;
     fn undo_migrations(pool: &Pool<Self::Db>, target: i64) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// The shared body of every dialect's `fetch_all`, `fetch_optional` and `execute`: build the
 /// query, bind each argument the dialect's way, run it.
 pub mod run {
+    use sqlx::database::HasStatementCache;
     use sqlx::query::Query;
     use sqlx::{Database, Executor, IntoArguments};
 
@@ -234,12 +246,13 @@ pub mod run {
         Arg<'q>,
     ) -> Query<'q, DB, <DB as Database>::Arguments<'q>>;
 
-    fn build<'q, DB: Database>(
+    fn build<'q, DB: Database + HasStatementCache>(
         text: &'q str,
         args: Vec<Arg<'q>>,
+        cached: bool,
         bind: Binder<DB>,
     ) -> Query<'q, DB, DB::Arguments<'q>> {
-        args.into_iter().fold(sqlx::query::<DB>(text), bind)
+        args.into_iter().fold(sqlx::query::<DB>(text), bind).persistent(cached)
     }
 
     pub async fn fetch_all<DB>(
@@ -248,12 +261,12 @@ pub mod run {
         bind: Binder<DB>,
     ) -> Result<Vec<DB::Row>, sqlx::Error>
     where
-        DB: Database,
+        DB: Database + HasStatementCache,
         for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
         for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     {
-        let Sql { text, args } = sql;
-        build(&text, args, bind).fetch_all(conn).await
+        let Sql { text, args, cached } = sql;
+        build(&text, args, cached, bind).fetch_all(conn).await
     }
 
     pub async fn fetch_optional<DB>(
@@ -262,12 +275,12 @@ pub mod run {
         bind: Binder<DB>,
     ) -> Result<Option<DB::Row>, sqlx::Error>
     where
-        DB: Database,
+        DB: Database + HasStatementCache,
         for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
         for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     {
-        let Sql { text, args } = sql;
-        build(&text, args, bind).fetch_optional(conn).await
+        let Sql { text, args, cached } = sql;
+        build(&text, args, cached, bind).fetch_optional(conn).await
     }
 
     /// `affected` reads the number of changed rows from the backend's own result type.
@@ -278,12 +291,12 @@ pub mod run {
         affected: fn(&DB::QueryResult) -> u64,
     ) -> Result<u64, sqlx::Error>
     where
-        DB: Database,
+        DB: Database + HasStatementCache,
         for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
         for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     {
-        let Sql { text, args } = sql;
-        let result = build(&text, args, bind).execute(conn).await?;
+        let Sql { text, args, cached } = sql;
+        let result = build(&text, args, cached, bind).execute(conn).await?;
         Ok(affected(&result))
     }
 }

@@ -452,7 +452,7 @@ impl<D: Dialect> SchedulingStore for SqlStore<D> {
 
 impl<D: Dialect> SqlStore<D> {
     async fn plan(&self, sql: Sql<'_>) -> StoreResult<Vec<String>> {
-        let explain = Sql { text: D::explain(&sql.text), args: sql.args };
+        let explain = Sql { text: D::explain(&sql.text), args: sql.args, cached: sql.cached };
         self.read_all(explain).await?.iter().map(D::plan_line).collect()
     }
 }

@@ -1,0 +1,4 @@
+-- A day of the whole practice (the first 200 sessions): the token, the sessions, their therapists.
+SELECT u.id, u.username, u.email, u.profile_picture, u.role, u.created_at, u.updated_at, t.id AS token_id, t.last_used_at FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = decode(:hash, 'hex') AND t.expires_at > now();
+SELECT s.id, s.date, s.start_time, s.end_time, s.notes, s.status, s.child_profile_id, s.series_id, s.version, s.created_at, s.updated_at FROM sessions s WHERE TRUE AND s.date >= :from AND s.date <= :from ORDER BY s.date, s.start_time, s.id LIMIT 201;
+SELECT st.session_id, t.id, t.name FROM session_therapists st JOIN therapists t ON t.id = st.therapist_id WHERE st.session_id IN (SELECT s.id FROM sessions s WHERE s.date = :from ORDER BY s.date, s.start_time, s.id LIMIT 201) ORDER BY st.session_id, t.id;

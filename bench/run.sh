@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# The HTTP benchmark in one command: builds CareNest in release mode, generates a practice in a
+# fresh PostgreSQL database, serves it, drives each scenario with wrk, runs the same SQL in
+# pgbench as the ceiling, prints the ratio, then repeats the read scenarios on SQLite.
+#
+#   bench/run.sh [--families N] [--therapists N] [--sessions N] [--duration SECONDS]
+#                [--connections N] [--smoke]
+#
+# Needs wrk and pgbench (Debian: wrk, postgresql-client) and a PostgreSQL server: BENCH_POSTGRES
+# names it (default postgres://postgres@127.0.0.1:5432). `--smoke` is a few seconds at a tiny
+# scale: it proves the script works, not the speed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+families=5000 therapists=200 sessions=500000 duration=20 connections=32 smoke=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --families) families=$2; shift 2 ;;
+        --therapists) therapists=$2; shift 2 ;;
+        --sessions) sessions=$2; shift 2 ;;
+        --duration) duration=$2; shift 2 ;;
+        --connections) connections=$2; shift 2 ;;
+        --smoke) smoke=1 families=60 therapists=10 sessions=3000 duration=2 connections=4; shift ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+done
+for tool in wrk pgbench psql python3; do
+    command -v "$tool" >/dev/null || { echo "bench/run.sh needs $tool" >&2; exit 1; }
+done
+
+server=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
+work=$(mktemp -d)
+database="carenest_bench_$$"
+pg_url="$server/$database"
+sqlite_url="sqlite://$work/bench.db"
+port=$((20000 + $$ % 20000))
+base="http://127.0.0.1:$port"
+server_pid=""
+cleanup() {
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS $database" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+if [ "$smoke" = 1 ]; then
+    # The smoke run checks the script, not the speed: the test build serves.
+    echo "== building (debug, smoke run)"
+    cargo build --locked -p carenest --quiet
+    carenest=target/debug/carenest
+else
+    echo "== building (release)"
+    cargo build --release --locked -p carenest --quiet
+    carenest=target/release/carenest
+fi
+export CARENEST_ENV=production RUST_LOG=warn CARENEST_LOG_FORMAT=json
+
+# The server's CPU seconds (user + system) so far, from /proc.
+cpu_seconds() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$server_pid/stat"
+}
+peak_memory_mib() {
+    awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$server_pid/status"
+}
+
+start_server() {
+    DATABASE_URL=$1 "$carenest" serve --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 1 100); do
+        curl -fs "$base/readyz" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    cat "$work/server.log" >&2
+    echo "the server did not start" >&2
+    exit 1
+}
+
+stop_server() {
+    kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+}
+
+login() {
+    curl -fs -X POST "$base/api/v1/auth/login" -H 'Content-Type: application/json' \
+        -d "{\"username\":\"$1\",\"password\":\"benchmark\"}" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])'
+}
+
+token_hash() {
+    printf '%s' "$1" | sha256sum | cut -d' ' -f1
+}
+
+# seed URL: a fresh database with the generated practice.
+seed() {
+    "$carenest" db setup --database-url "$1" >/dev/null 2>&1
+    "$carenest" db seed synthetic --database-url "$1" --families "$families" --therapists "$therapists" \
+        --sessions "$sessions" 2>&1 | tail -n 1
+    if [ "${1%%:*}" = postgres ]; then
+        psql -q "$1" -c "VACUUM (ANALYZE)" -c "CHECKPOINT" >/dev/null
+    fi
+}
+
+# scenario NAME TOKEN PATH [SCRIPT [ARGS...]]: one wrk run (the script, default report.lua,
+# builds the requests and reports); prints a row and remembers its rate.
+scenario() {
+    local name=$1 token=$2 path=$3 script=${4:-report.lua}
+    shift 3
+    [ $# -gt 0 ] && shift
+    local cpu_before cpu_after line
+    cpu_before=$(cpu_seconds)
+    line=$(wrk -t 2 -c "$connections" -d "${duration}s" --latency -H "Authorization: Bearer $token" \
+        -s "bench/wrk/$script" "$base$path" -- "$@" | grep '^RESULT' || true)
+    cpu_after=$(cpu_seconds)
+    [ -n "$line" ] || { echo "wrk printed nothing for $name" >&2; exit 1; }
+    read -r _ rate p50 p99 requests failed cut <<<"$line"
+    if [ "$failed" -gt 0 ]; then
+        echo "$name: $failed of $requests answers were not 2xx or timed out ($cut connections cut)" >&2
+        tail -n 5 "$work/server.log" >&2
+        exit 1
+    fi
+    local cpu_ms
+    cpu_ms=$(awk -v a="$cpu_before" -v b="$cpu_after" -v n="$requests" 'BEGIN { printf "%.2f", (b - a) * 1000 / n }')
+    last_rate=$rate
+    printf '%-44s %9.0f %9.2f %9.2f %9s' "$name" "$rate" "$p50" "$p99" "$cpu_ms"
+}
+
+# ceiling SCRIPT [pgbench -D options...]: pgbench's transactions per second on the same SQL.
+ceiling() {
+    local script=$1
+    shift
+    pgbench -n -c "$connections" -j 2 -T "$duration" -M prepared "$@" -f "bench/pgbench/$script" "$pg_url" 2>/dev/null |
+        awk '/^tps = / { printf "%.0f", $3 }'
+}
+
+ratio_row() {
+    local ceiling=$1
+    awk -v r="$last_rate" -v c="$ceiling" 'BEGIN { if (c > 0) printf " %9.0f %6.2f\n", c, r / c; else print "         -      -" }'
+}
+
+header() {
+    printf '%-44s %9s %9s %9s %9s %9s %6s\n' "$1" "req/s" "p50 ms" "p99 ms" "cpu ms" "pgbench" "ratio"
+}
+
+echo "== PostgreSQL: $families families, $therapists therapists, $sessions sessions"
+seed "$pg_url"
+start_server "$pg_url"
+
+# The family with the most children and goals, a therapist, a week ahead and a busy day.
+read -r family_user family_profile <<<"$(psql -At -F ' ' "$pg_url" -c "
+    SELECT p.user_id, p.id FROM parent_profiles p
+    ORDER BY (SELECT count(*) FROM child_profiles c WHERE c.parent_profile_id = p.id) DESC,
+             (SELECT count(*) FROM parenting_goals g WHERE g.parent_profile_id = p.id) DESC, p.id LIMIT 1")"
+family_name=$(psql -At "$pg_url" -c "SELECT username FROM users WHERE id = $family_user")
+therapist=$(( (therapists + 1) / 2 ))
+therapist_name="therapist.$therapist"
+monday=$(python3 -c 'import datetime; d = datetime.date.today(); print(d + datetime.timedelta(days=7 - d.weekday()))')
+sunday=$(python3 -c "import datetime; print(datetime.date.fromisoformat('$monday') + datetime.timedelta(days=6))")
+week_sessions=$(psql -At "$pg_url" -c "SELECT count(*), count(s.child_profile_id) FROM sessions s JOIN session_therapists f
+    ON f.session_id = s.id WHERE f.therapist_id = $therapist AND f.date BETWEEN '$monday' AND '$sunday'")
+last_day=$(psql -At "$pg_url" -c "SELECT max(date) FROM sessions")
+book_from=$(python3 -c "import datetime; print(datetime.date.fromisoformat('$last_day') + datetime.timedelta(days=30))")
+
+admin_token=$(login admin)
+family_token=$(login "$family_name")
+therapist_token=$(login "$therapist_name")
+admin_hash=$(token_hash "$admin_token")
+family_hash=$(token_hash "$family_token")
+therapist_hash=$(token_hash "$therapist_token")
+week="/api/v1/sessions?therapistId=$therapist&from=$monday&to=$sunday&limit=200"
+day="/api/v1/sessions?from=$monday&to=$monday&limit=200"
+echo "   $family_name (user $family_user); $therapist_name's week of $monday: ${week_sessions/|/ sessions, } with a child"
+
+echo
+header "PostgreSQL, $connections connections, ${duration}s each"
+scenario "GET /me (the family with the most data)" "$family_token" /api/v1/me
+ratio_row "$(ceiling me.sql -D "hash=$family_hash" -D "user=$family_user" -D "profile=$family_profile")"
+week_ceiling=$(ceiling week.sql -D "hash=$therapist_hash" -D "therapist=$therapist" -D "from=$monday" -D "to=$sunday")
+scenario "a therapist's week, by the therapist" "$therapist_token" "$week"
+ratio_row "$week_ceiling"
+scenario "the same week, by an admin (audited)" "$admin_token" "$week"
+ratio_row "$week_ceiling"
+scenario "a day of the practice, 200 sessions (admin)" "$admin_token" "$day"
+ratio_row "$(ceiling day.sql -D "hash=$admin_hash" -D "from=$monday")"
+scenario "GET /suggestions" "$family_token" /api/v1/suggestions
+ratio_row "$(ceiling suggestions.sql -D "hash=$family_hash" -D "user=$family_user" -D "profile=$family_profile")"
+scenario "POST /sessions, no conflict (admin)" "$admin_token" /api/v1/sessions \
+    book.lua "${book_from:0:4}" "${book_from:5:2}" "${book_from:8:2}" "$therapists" 2
+ratio_row "$(ceiling book.sql -D "hash=$admin_hash" -D "therapists=$therapists")"
+scenario "POST /auth/login (Argon2 by design)" "$admin_token" /api/v1/auth/login login.lua admin benchmark
+echo "         -      -"
+echo "   server peak memory: $(peak_memory_mib) MiB"
+stop_server
+
+echo
+echo "== SQLite: the same practice"
+seed "$sqlite_url"
+start_server "$sqlite_url"
+admin_token=$(login admin)
+family_token=$(login "$family_name")
+therapist_token=$(login "$therapist_name")
+header "SQLite, $connections connections, ${duration}s each"
+for row in "GET /me|$family_token|/api/v1/me" \
+    "a therapist's week, by the therapist|$therapist_token|$week" \
+    "the same week, by an admin (audited)|$admin_token|$week" \
+    "a day of the practice, 200 sessions (admin)|$admin_token|$day" \
+    "GET /suggestions|$family_token|/api/v1/suggestions"; do
+    IFS='|' read -r name token path <<<"$row"
+    scenario "$name" "$token" "$path"
+    echo
+done
+echo "   server peak memory: $(peak_memory_mib) MiB"
+stop_server
