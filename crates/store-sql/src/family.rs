@@ -13,6 +13,35 @@ use crate::{Conn, Dialect, Sql, SqlStore};
 const OWN_PROFILE: &str = "(SELECT id FROM parent_profiles WHERE user_id = $1)";
 
 impl<D: Dialect> SqlStore<D> {
+    /// Runs the insert or update of a profile whose `$1` is bound and whose `$2`..`$11` are the
+    /// profile's fields and the time, in the order both statements list them; then refreshes
+    /// the embedding, records the change and commits.
+    async fn write_profile(
+        &self,
+        mut tx: sqlx::Transaction<'static, D::Db>,
+        owner: UserId,
+        action: AuditAction,
+        sql: Sql<'_>,
+        p: &NewParentProfile,
+    ) -> StoreResult<ParentProfile> {
+        let sql = sql
+            .arg(&p.name)
+            .arg(&p.email)
+            .arg(p.stress_level.as_str())
+            .arg(p.experience_level.as_str())
+            .arg(&p.primary_concerns)
+            .arg(&p.support_network)
+            .arg(&p.bio)
+            .arg(&p.preferred_language)
+            .arg(&p.communication_preference)
+            .arg(self.now());
+        let mut profile = rows::parent_profile::<D>(&self.one(&mut tx, sql).await?)?;
+        profile.profile_embedding = Some(self.refresh_embedding(&mut tx, profile.id, Some(p)).await?);
+        self.audit_own_change(&mut tx, owner, action, "parent_profile", profile.id.0).await?;
+        self.commit(tx).await?;
+        Ok(profile)
+    }
+
     /// The caller's profile id, locked so that the profile can't vanish before what hangs from
     /// it is written, and so that two additions at once can't both pass the family's limit.
     /// `Invalid` when the family has `max` rows in `table` already.
@@ -67,28 +96,14 @@ impl<D: Dialect> FamilyStore for SqlStore<D> {
     }
 
     async fn create_parent_profile(&self, owner: UserId, p: NewParentProfile) -> StoreResult<ParentProfile> {
-        let mut tx = self.write().await?;
+        let tx = self.write().await?;
         let sql = Sql::new(format!(
             "INSERT INTO parent_profiles (user_id, name, email, stress_level, experience_level, primary_concerns,
                 support_network, bio, preferred_language, communication_preference, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {PROFILE}"
         ))
-        .arg(owner)
-        .arg(&p.name)
-        .arg(&p.email)
-        .arg(p.stress_level.as_str())
-        .arg(p.experience_level.as_str())
-        .arg(&p.primary_concerns)
-        .arg(&p.support_network)
-        .arg(&p.bio)
-        .arg(&p.preferred_language)
-        .arg(&p.communication_preference)
-        .arg(self.now());
-        let mut profile = rows::parent_profile::<D>(&self.one(&mut tx, sql).await?)?;
-        profile.profile_embedding = Some(self.refresh_embedding(&mut tx, profile.id, Some(&p)).await?);
-        self.audit_own_change(&mut tx, owner, AuditAction::Create, "parent_profile", profile.id.0).await?;
-        self.commit(tx).await?;
-        Ok(profile)
+        .arg(owner);
+        self.write_profile(tx, owner, AuditAction::Create, sql, &p).await
     }
 
     async fn update_parent_profile(&self, owner: UserId, changes: ParentProfileChanges) -> StoreResult<ParentProfile> {
@@ -104,22 +119,8 @@ impl<D: Dialect> FamilyStore for SqlStore<D> {
                 communication_preference = $10, updated_at = $11
              WHERE id = $1 RETURNING {PROFILE}"
         ))
-        .arg(current.id)
-        .arg(&p.name)
-        .arg(&p.email)
-        .arg(p.stress_level.as_str())
-        .arg(p.experience_level.as_str())
-        .arg(&p.primary_concerns)
-        .arg(&p.support_network)
-        .arg(&p.bio)
-        .arg(&p.preferred_language)
-        .arg(&p.communication_preference)
-        .arg(self.now());
-        let mut profile = rows::parent_profile::<D>(&self.one(&mut tx, sql).await?)?;
-        profile.profile_embedding = Some(self.refresh_embedding(&mut tx, profile.id, Some(&p)).await?);
-        self.audit_own_change(&mut tx, owner, AuditAction::Update, "parent_profile", profile.id.0).await?;
-        self.commit(tx).await?;
-        Ok(profile)
+        .arg(current.id);
+        self.write_profile(tx, owner, AuditAction::Update, sql, &p).await
     }
 
     async fn delete_parent_profile(&self, owner: UserId) -> StoreResult<()> {
