@@ -347,6 +347,8 @@ mod tests {
 pub mod fixtures {
     use carenest_domain::accounts::{NewUser, Role, User};
     use carenest_domain::family::{ExperienceLevel, NewParentProfile, ParentProfile, StressLevel};
+    use carenest_domain::ids::TherapistId;
+    use carenest_domain::scheduling::{NewSession, SessionStatus};
     use carenest_domain::Store;
 
     /// Practice staff making changes in store tests; audit rows need someone.
@@ -368,6 +370,35 @@ pub mod fixtures {
             })
             .await
             .expect("the user is created")
+    }
+
+    /// A time of day.
+    pub fn at(h: u32, m: u32) -> chrono::NaiveTime {
+        chrono::NaiveTime::from_hms_opt(h, m, 0).expect("a valid time of day")
+    }
+
+    /// A single scheduled session without a child, inside working hours' rules.
+    pub fn booking(
+        date: chrono::NaiveDate,
+        start: chrono::NaiveTime,
+        end: chrono::NaiveTime,
+        therapists: &[TherapistId],
+    ) -> NewSession {
+        NewSession {
+            date,
+            start_time: start,
+            end_time: end,
+            notes: None,
+            status: SessionStatus::Scheduled,
+            therapist_ids: therapists.to_vec(),
+            child_profile_id: None,
+            repeat: None,
+            outside_working_hours: false,
+        }
+    }
+
+    pub async fn therapist(store: &dyn Store, name: &str) -> TherapistId {
+        store.create_therapist(name.to_owned(), None).await.expect("the therapist is created").id
     }
 
     /// A parent with a profile.

@@ -5,9 +5,9 @@
 use carenest_domain::availability::*;
 use carenest_domain::ids::TherapistId;
 use carenest_domain::page::PageRequest;
-use carenest_domain::scheduling::{NewSession, SessionFilter, SessionScope, SessionStatus};
-use carenest_domain::{Store, StoreError};
-use carenest_store_tests::fixtures::STAFF;
+use carenest_domain::scheduling::{SessionFilter, SessionScope, SessionStatus};
+use carenest_domain::StoreError;
+use carenest_store_tests::fixtures::{at, booking, therapist, STAFF};
 use carenest_store_tests::{conflict, on_both_backends, TestDb};
 use chrono::{NaiveDate, NaiveTime};
 
@@ -15,30 +15,8 @@ fn day(d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2027, 3, d).unwrap()
 }
 
-fn at(h: u32, m: u32) -> NaiveTime {
-    NaiveTime::from_hms_opt(h, m, 0).unwrap()
-}
-
 fn weekly(weekday: u8, start: NaiveTime, end: NaiveTime) -> WeeklyInterval {
     WeeklyInterval { weekday, start, end }
-}
-
-fn booking(date: NaiveDate, start: NaiveTime, end: NaiveTime, therapists: &[TherapistId]) -> NewSession {
-    NewSession {
-        date,
-        start_time: start,
-        end_time: end,
-        notes: None,
-        status: SessionStatus::Scheduled,
-        therapist_ids: therapists.to_vec(),
-        child_profile_id: None,
-        repeat: None,
-        outside_working_hours: false,
-    }
-}
-
-async fn therapist(store: &dyn Store, name: &str) -> TherapistId {
-    store.create_therapist(name.to_owned(), None).await.unwrap().id
 }
 
 async fn a_weekly_pattern_is_replaced_whole_and_goes_with_its_therapist(db: &TestDb) {

@@ -9,35 +9,25 @@ use carenest_domain::ids::{SessionId, TherapistId};
 use carenest_domain::page::PageRequest;
 use carenest_domain::scheduling::*;
 use carenest_domain::{Store, StoreError};
-use carenest_store_tests::fixtures::STAFF;
+use carenest_store_tests::fixtures::{at, booking, therapist, STAFF};
 use carenest_store_tests::fixtures::{parent, user};
 use carenest_store_tests::{conflict, invalid, on_both_backends, TestDb};
-use chrono::{NaiveDate, NaiveTime};
+use chrono::NaiveDate;
 
 fn day(d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 12, d).unwrap()
 }
 
-fn at(h: u32, m: u32) -> NaiveTime {
-    NaiveTime::from_hms_opt(h, m, 0).unwrap()
-}
-
-fn booking(date: NaiveDate, start: NaiveTime, end: NaiveTime, therapists: &[TherapistId]) -> NewSession {
-    NewSession {
-        date,
-        start_time: start,
-        end_time: end,
-        notes: None,
-        status: SessionStatus::Scheduled,
-        therapist_ids: therapists.to_vec(),
-        child_profile_id: None,
-        repeat: None,
-        outside_working_hours: false,
-    }
-}
-
-async fn therapist(store: &dyn Store, name: &str) -> TherapistId {
-    store.create_therapist(name.to_owned(), None).await.unwrap().id
+/// The ids of the sessions a filter lists, on its first page.
+async fn listed(store: &dyn Store, filter: SessionFilter) -> Vec<SessionId> {
+    store
+        .sessions(SessionScope::All, filter, PageRequest::first(50))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|s| s.id)
+        .collect()
 }
 
 fn conflicts(error: StoreError) -> Vec<BookingConflict> {
@@ -328,24 +318,10 @@ async fn sessions_filter_by_range_therapist_and_child_and_page_in_order(db: &Tes
     }
     assert_eq!(seen, [ids[2], ids[1], ids[4], ids[0], ids[3]], "by date, start time, id");
     let filter = SessionFilter { from: Some(day(2)), to: Some(day(2)), ..Default::default() };
-    let in_range: Vec<_> = store
-        .sessions(SessionScope::All, filter, PageRequest::first(50))
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .map(|s| s.id)
-        .collect();
+    let in_range = listed(store.as_ref(), filter).await;
     assert_eq!(in_range, [ids[4], ids[0]]);
     let filter = SessionFilter { therapist_id: Some(anna), ..Default::default() };
-    let annas: Vec<_> = store
-        .sessions(SessionScope::All, filter, PageRequest::first(50))
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .map(|s| s.id)
-        .collect();
+    let annas = listed(store.as_ref(), filter).await;
     assert_eq!(annas, [ids[2], ids[0]]);
 
     let (mother, _) = parent(store.as_ref(), "mother").await;
@@ -360,24 +336,10 @@ async fn sessions_filter_by_range_therapist_and_child_and_page_in_order(db: &Tes
     store.create_sessions(with_child(daan.id, 4, 10), STAFF).await.unwrap();
     let noors_second = store.create_sessions(with_child(noor.id, 5, 9), STAFF).await.unwrap().remove(0).id;
     let filter = SessionFilter { child_profile_id: Some(noor.id), ..Default::default() };
-    let noors: Vec<_> = store
-        .sessions(SessionScope::All, filter, PageRequest::first(50))
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .map(|s| s.id)
-        .collect();
+    let noors = listed(store.as_ref(), filter).await;
     assert_eq!(noors, [noors_first, noors_second], "only Noor's, not her brother's or the childless ones");
     let filter = SessionFilter { child_profile_id: Some(noor.id), from: Some(day(5)), ..Default::default() };
-    let later: Vec<_> = store
-        .sessions(SessionScope::All, filter, PageRequest::first(50))
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .map(|s| s.id)
-        .collect();
+    let later = listed(store.as_ref(), filter).await;
     assert_eq!(later, [noors_second], "the child filter combines with the range");
 }
 
