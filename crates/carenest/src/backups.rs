@@ -23,7 +23,8 @@ fn progress(label: &'static str) -> OnProgress {
 pub async fn backup_to(store: &dyn Store, file: &str) -> Result<String, String> {
     let header = if file == "-" {
         let out = BufWriter::new(std::io::stdout());
-        let (mut out, header) = backup::backup(store, out, progress("backup")).await.map_err(|e| e.to_string())?;
+        let (mut out, header) =
+            backup::backup(store, out, progress("backup")).await.map_err(|e| crate::describe(&e))?;
         out.flush().map_err(|e| e.to_string())?;
         header
     } else {
@@ -34,7 +35,7 @@ pub async fn backup_to(store: &dyn Store, file: &str) -> Result<String, String> 
         let partial = tempfile::NamedTempFile::new_in(folder)
             .map_err(|e| format!("could not write in {}: {e}", folder.display()))?;
         let out = BufWriter::new(partial);
-        let (out, header) = backup::backup(store, out, progress("backup")).await.map_err(|e| e.to_string())?;
+        let (out, header) = backup::backup(store, out, progress("backup")).await.map_err(|e| crate::describe(&e))?;
         let partial = out.into_inner().map_err(|e| e.to_string())?;
         partial.as_file().sync_all().map_err(|e| e.to_string())?;
         partial.persist(target).map_err(|e| format!("could not write {file}: {e}"))?;
@@ -55,7 +56,7 @@ pub async fn restore_from(store: &dyn Store, file: &str) -> Result<String, Strin
         let input = File::open(file).map_err(|e| format!("could not open {file}: {e}"))?;
         backup::restore(store, BufReader::new(input), progress("restore")).await
     }
-    .map_err(|e| explain(&e))?;
+    .map_err(|e| crate::describe(&e))?;
     let migrated = if restored.to_schema > restored.from_schema {
         format!(", then migrated from schema version {} to {}", restored.from_schema, restored.to_schema)
     } else {
@@ -64,18 +65,10 @@ pub async fn restore_from(store: &dyn Store, file: &str) -> Result<String, Strin
     Ok(format!("restored {} rows{migrated}", restored.rows))
 }
 
-/// A backup's or restore's refusal as its one sentence; other errors as they are.
-pub fn explain(error: &carenest_domain::StoreError) -> String {
-    match error {
-        carenest_domain::StoreError::Conflict { detail, .. } if backup::is_backup_refusal(error) => detail.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// Copies every row of `from` into the empty database `to` through a backup file, so that a
 /// copy is checked exactly as a restore is.
 pub async fn copy(from: &dyn Store, to: &dyn Store) -> Result<String, String> {
-    if !to.is_empty().await.map_err(|e| e.to_string())? {
+    if !to.is_empty().await.map_err(|e| crate::describe(&e))? {
         return Err("the target database already holds data; copy into an empty one".to_owned());
     }
     let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;

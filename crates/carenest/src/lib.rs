@@ -193,11 +193,20 @@ fn explain(error: StoreError, url: &str) -> String {
     let url = carenest_store::redact(url);
     match error {
         StoreError::Unavailable(cause) => format!("could not use the database at {url}: {cause}"),
-        StoreError::Conflict { constraint: "unknown_migration" | "audit_log_not_empty", detail, .. } => detail,
-        StoreError::Conflict { constraint, .. } => carenest_domain::error::describe_conflict(constraint).to_owned(),
         StoreError::Other(cause) => format!("the database at {url} reported an error: {cause}"),
-        StoreError::Invalid(errors) => errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "),
+        other => describe(&other),
+    }
+}
+
+/// A refusal as the sentence a command ends with: the store's own words where it has them.
+fn describe(error: &StoreError) -> String {
+    match error {
+        StoreError::Conflict { constraint: "unknown_migration" | "audit_log_not_empty", detail, .. } => detail.clone(),
+        StoreError::Conflict { detail, .. } if carenest_app::backup::is_backup_refusal(error) => detail.clone(),
+        StoreError::Conflict { constraint, .. } => carenest_domain::error::describe_conflict(constraint).to_owned(),
+        StoreError::Invalid(errors) => errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "),
         StoreError::NotFound => "not found".to_owned(),
+        other => other.to_string(),
     }
 }
 
@@ -483,8 +492,7 @@ async fn db(config: &Config, url: &str, command: DbCommand) -> Result<(), String
             let scale = synthetic::Scale { families, therapists, sessions };
             let seeded = synthetic::seed(store.as_ref(), scale, hash).await;
             store.close().await;
-            // Its refusal (a database that holds data) is said as a restore's is.
-            let seeded = seeded.map_err(|e| backups::explain(&e))?;
+            let seeded = seeded.map_err(|e| explain(e, url))?;
             let seconds = started.elapsed().as_secs_f64();
             eprintln!(
                 "synthetic: {} rows in {seconds:.1} s ({:.0} rows/s): {families} families with {} children, \

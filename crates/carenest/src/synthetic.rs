@@ -558,6 +558,9 @@ fn some_of(rng: &mut StdRng, from: &[&str], least: usize, most: usize) -> Vec<St
     from.choose_multiple(rng, count).map(|s| (*s).to_owned()).collect()
 }
 
+/// The most of anything generated: ids stay far inside 64 bits, and a run ends in hours, not years.
+const MAX_GENERATED: u64 = 100_000_000;
+
 /// The tables the generator fills, in the order they are written.
 const FILLED: &[&str] = &[
     "goal_templates",
@@ -577,6 +580,16 @@ const FILLED: &[&str] = &[
 /// generated user (`admin`, `therapist.N`, `parent.N`) logs in with the password whose hash
 /// is given. Refuses a database that holds any row.
 pub async fn seed(store: &dyn Store, scale: Scale, password_hash: String) -> StoreResult<Seeded> {
+    if scale.sessions > 0 && scale.therapists == 0 {
+        return Err(StoreError::invalid("therapists", "required", "sessions need at least one therapist"));
+    }
+    if [scale.families, scale.therapists, scale.sessions].iter().any(|n| *n > MAX_GENERATED) {
+        return Err(StoreError::invalid(
+            "scale",
+            "too_large",
+            format!("at most {MAX_GENERATED} families, therapists or sessions are generated"),
+        ));
+    }
     if !store.is_empty().await? {
         return Err(StoreError::conflict(
             "database_not_empty",

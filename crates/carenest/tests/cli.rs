@@ -224,6 +224,10 @@ fn synthetic_data_fills_an_empty_database_and_every_generated_user_logs_in(url: 
     let again = carenest(url, &args);
     assert_eq!(again.status.code(), Some(1), "a second run is refused: {}", text(&again));
     assert!(text(&again).contains("empty database"), "{}", text(&again));
+    ok(carenest(url, &["db", "reset"]));
+    let nobody = carenest(url, &["db", "seed", "synthetic", "--therapists", "0", "--sessions", "10"]);
+    assert_eq!(nobody.status.code(), Some(1), "sessions without therapists are refused, not looped on");
+    assert!(text(&nobody).contains("at least one therapist"), "{}", text(&nobody));
     let misplaced = carenest(url, &["db", "seed", "demo", "--families", "3"]);
     assert_eq!(misplaced.status.code(), Some(1));
     assert!(text(&misplaced).contains("are for `db seed synthetic`"), "{}", text(&misplaced));
