@@ -273,11 +273,7 @@ impl App {
         page: PageRequest<i64>,
     ) -> AppResult<Page<(i64, AuditEntry), i64>> {
         caller.require(Permission::ReadAuditLog)?;
-        if let (Some(from), Some(until)) = (filter.from, filter.until) {
-            if until <= from {
-                return Err(AppError::invalid("until", "before_from", "until must be after from"));
-            }
-        }
+        filter.validate()?;
         Ok(self.store.audit_search(caller.actor(), &filter, page).await?)
     }
 

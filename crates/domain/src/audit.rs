@@ -47,6 +47,34 @@ pub struct AuditFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
+impl AuditFilter {
+    /// Every filter that can't match anything by its shape, at once: ids out of range, a
+    /// resource type that is not a lower-case name, a time range that ends before it starts.
+    pub fn validate(&self) -> Result<(), Vec<crate::validation::FieldError>> {
+        let mut errors = crate::validation::Errors::new();
+        for (field, id) in [("actorUserId", self.actor.map(|u| u.0)), ("subjectUserId", self.subject.map(|u| u.0))] {
+            if let Some(id) = id {
+                errors.range(field, id, 1, i64::MAX);
+            }
+        }
+        if let Some(id) = self.resource_id {
+            errors.range("resourceId", id, 0, i64::MAX);
+        }
+        if let Some(kind) = &self.resource_type {
+            let named = (1..=50).contains(&kind.len()) && kind.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+            if !named {
+                errors.add("resourceType", "pattern", "resourceType is 1 to 50 lower-case letters and underscores");
+            }
+        }
+        if let (Some(from), Some(until)) = (self.from, self.until) {
+            if until <= from {
+                errors.add("until", "before_from", "until must be after from");
+            }
+        }
+        errors.finish(())
+    }
+}
+
 /// The shortest retention `db prune-audit` accepts: a year of who saw what stays.
 pub const AUDIT_RETENTION_MIN_DAYS: i64 = 365;
 

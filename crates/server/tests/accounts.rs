@@ -326,6 +326,14 @@ async fn admins_search_the_audit_log_and_nobody_else_can(db: &TestDb) {
     assert_eq!(bad.problem(400)["errors"][0]["field"], "action");
     let backwards = app.get("/api/v1/audit?from=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z", &admin).await;
     assert_eq!(backwards.problem(400)["errors"][0]["field"], "until");
+    let odd = app.get("/api/v1/audit?resourceType=Child%C2%87&actorUserId=-3&resourceId=-1", &admin).await;
+    let fields: Vec<_> = odd.problem(400)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(fields, ["actorUserId", "resourceId", "resourceType"], "every malformed filter is named at once");
     let reads = app.get("/api/v1/audit?resourceType=audit_log", &admin).await.json();
     assert_eq!(reads["items"].as_array().unwrap().len(), 3, "the admin's three searches that answered are recorded");
 }
