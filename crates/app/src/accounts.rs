@@ -12,6 +12,7 @@ use carenest_domain::audit::{AuditEntry, AuditFilter};
 use carenest_domain::family::Family;
 use carenest_domain::ids::UserId;
 use carenest_domain::page::{Page, PageRequest};
+use carenest_domain::reminders::Reminder;
 use carenest_domain::scheduling::{Session, SessionFilter, SessionScope, Therapist};
 use carenest_domain::validation::{Choice, Errors, FieldError};
 
@@ -48,6 +49,8 @@ pub struct Export {
     /// The therapist record linked to the user, if any, and that therapist's sessions as a
     /// schedule: times and colleagues, without the children and notes, which are the families'.
     pub therapist: Option<(Therapist, Vec<Session>)>,
+    /// The family's session reminders: planned, sent, failed or superseded.
+    pub reminders: Vec<Reminder>,
 }
 
 /// Changes a user makes to their own account; a new password needs the current one.
@@ -256,6 +259,7 @@ impl App {
             actions: actions.into_iter().map(|(_, entry)| entry).collect(),
             tokens: self.store.tokens(caller.id()).await?,
             therapist,
+            reminders: self.store.reminders_of(caller.id()).await?,
         })
     }
 

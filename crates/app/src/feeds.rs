@@ -111,25 +111,22 @@ impl App {
                     Err(StoreError::NotFound) => true,
                     Err(other) => return Err(other.into()),
                 };
-                let (title, summary, label) = if dutch {
-                    ("CareNest: sessies", "Therapiesessie", "Therapeuten")
-                } else {
-                    ("CareNest: sessions", "Therapy session", "Therapists")
-                };
+                let title = if dutch { "CareNest: sessies" } else { "CareNest: sessions" };
                 let sessions =
                     all_pages(|page| self.store.sessions(SessionScope::Parent(user), range(None), page)).await?;
-                let events = sessions
-                    .iter()
-                    .map(|session| {
-                        let therapists = names(session, None);
-                        let description =
-                            (!therapists.is_empty()).then(|| format!("{label}: {}", therapists.join(", ")));
-                        Event::of(session, summary.to_owned(), description)
-                    })
-                    .collect();
+                let events = sessions.iter().map(|session| family_event(session, dutch)).collect();
                 Calendar { name: title.to_owned(), zone, events }
             }
         };
         Ok(render(&calendar, today))
     }
+}
+
+/// A session as a family's calendar shows it (the feed, a reminder's attachment): what and
+/// with whom, never the child or the notes.
+pub(crate) fn family_event(session: &Session, dutch: bool) -> Event {
+    let (summary, label) = if dutch { ("Therapiesessie", "Therapeuten") } else { ("Therapy session", "Therapists") };
+    let therapists = names(session, None);
+    let description = (!therapists.is_empty()).then(|| format!("{label}: {}", therapists.join(", ")));
+    Event::of(session, summary.to_owned(), description)
 }

@@ -8,7 +8,9 @@ pub mod backup;
 pub mod calendar;
 mod family;
 mod feeds;
+pub mod mail;
 pub mod passwords;
+pub mod reminders;
 mod scheduling;
 
 use std::future::Future;
@@ -49,6 +51,8 @@ pub struct Settings {
     /// Where people reach the service (`https://carenest.example.org`), for links such as
     /// calendar feed URLs; without it a link is built from the request's own host.
     pub public_url: Option<String>,
+    /// When families are reminded of sessions; the store plans the outbox with the same.
+    pub reminders: carenest_domain::reminders::ReminderPolicy,
 }
 
 impl Default for Settings {
@@ -61,6 +65,7 @@ impl Default for Settings {
             hashing: HashingLimits::default(),
             practice_time_zone: chrono_tz::Europe::Amsterdam,
             public_url: None,
+            reminders: carenest_domain::reminders::ReminderPolicy::default(),
         }
     }
 }

@@ -90,6 +90,21 @@ pub struct Config {
     pub slow_statement_ms: u64,
     /// How long audit entries are kept before `db prune-audit` may remove them (at least 365).
     pub audit_retention_days: i64,
+    /// The SMTP server reminders go through (`smtp://127.0.0.1:2525`, `smtps://user:pass@host`);
+    /// none: reminders are planned but not sent.
+    pub smtp_url: Option<String>,
+    /// The sender of reminder emails.
+    pub mail_from: String,
+    /// How long before a session its family is reminded: `24h`, or several such as `48h,2h`.
+    pub reminder_offsets: String,
+    /// Whether `serve` runs the reminder sender (else run `carenest reminders run` apart).
+    pub send_reminders: bool,
+    /// How long a sender's claim on a reminder lasts; a send is given up after half of it.
+    pub reminder_lease_seconds: u64,
+    /// Attempts before a reminder is marked failed.
+    pub reminder_max_attempts: i32,
+    /// The wait after a first failed attempt; it doubles with each attempt, up to an hour.
+    pub reminder_retry_seconds: u64,
 }
 
 impl fmt::Debug for Config {
@@ -118,6 +133,13 @@ impl fmt::Debug for Config {
             .field("backup_keep", &self.backup_keep)
             .field("slow_statement_ms", &self.slow_statement_ms)
             .field("audit_retention_days", &self.audit_retention_days)
+            .field("smtp_url", &self.smtp_url.as_deref().map(carenest_store::redact))
+            .field("mail_from", &self.mail_from)
+            .field("reminder_offsets", &self.reminder_offsets)
+            .field("send_reminders", &self.send_reminders)
+            .field("reminder_lease_seconds", &self.reminder_lease_seconds)
+            .field("reminder_max_attempts", &self.reminder_max_attempts)
+            .field("reminder_retry_seconds", &self.reminder_retry_seconds)
             .finish()
     }
 }
@@ -147,6 +169,13 @@ const KEYS: &[&str] = &[
     "backup_keep",
     "slow_statement_ms",
     "audit_retention_days",
+    "smtp_url",
+    "mail_from",
+    "reminder_offsets",
+    "send_reminders",
+    "reminder_lease_seconds",
+    "reminder_max_attempts",
+    "reminder_retry_seconds",
 ];
 
 impl Config {
@@ -181,6 +210,13 @@ impl Config {
             backup_keep: 7,
             slow_statement_ms: 100,
             audit_retention_days: 730,
+            smtp_url: None,
+            mail_from: "CareNest <carenest@localhost>".to_owned(),
+            reminder_offsets: "24h".to_owned(),
+            send_reminders: true,
+            reminder_lease_seconds: 120,
+            reminder_max_attempts: 8,
+            reminder_retry_seconds: 60,
         }
     }
 
@@ -233,6 +269,24 @@ impl Config {
                 "audit_retention_days must be at least {}",
                 carenest_domain::audit::AUDIT_RETENTION_MIN_DAYS
             ));
+        }
+        config.reminder_policy()?;
+        carenest_app::mail::parse_from(&config.mail_from)?;
+        if let Some(url) = &config.smtp_url {
+            let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+            if !matches!(scheme, Some("smtp" | "smtps")) {
+                return Err(format!("smtp_url '{}' must be an smtp:// or smtps:// URL", carenest_store::redact(url)));
+            }
+            if config.public_url.is_none() {
+                return Err("smtp_url needs public_url too: reminder emails link to the session".to_owned());
+            }
+        }
+        if !(10..=3600).contains(&config.reminder_lease_seconds) {
+            return Err("reminder_lease_seconds must be between 10 and 3600".to_owned());
+        }
+        if !(1..=100).contains(&config.reminder_max_attempts) || !(1..=86_400).contains(&config.reminder_retry_seconds)
+        {
+            return Err("reminder_max_attempts must be 1 to 100, reminder_retry_seconds 1 to 86400".to_owned());
         }
         if let Some(folder) = &config.backup_dir {
             if !std::path::Path::new(folder).is_dir() {
@@ -304,6 +358,30 @@ impl Config {
         }
     }
 
+    /// When families are reminded, parsed.
+    pub fn reminder_policy(&self) -> Result<carenest_domain::reminders::ReminderPolicy, String> {
+        carenest_domain::reminders::ReminderPolicy::parse(&self.reminder_offsets, self.time_zone()?)
+            .map_err(|error| format!("reminder_offsets: {error}"))
+    }
+
+    /// How the reminder sender works.
+    pub fn sender(&self) -> carenest_app::reminders::SenderSettings {
+        carenest_app::reminders::SenderSettings {
+            lease: std::time::Duration::from_secs(self.reminder_lease_seconds),
+            max_attempts: self.reminder_max_attempts,
+            retry_after: std::time::Duration::from_secs(self.reminder_retry_seconds),
+            ..Default::default()
+        }
+    }
+
+    /// The mailer reminders go through, if `smtp_url` is set.
+    pub fn mailer(&self) -> Result<Option<std::sync::Arc<dyn carenest_app::reminders::Mailer>>, String> {
+        let Some(url) = &self.smtp_url else { return Ok(None) };
+        let timeout = std::time::Duration::from_secs(self.reminder_lease_seconds / 4);
+        let mailer = carenest_app::mail::SmtpMailer::new(url, &self.mail_from, timeout)?;
+        Ok(Some(std::sync::Arc::new(mailer)))
+    }
+
     /// The practice's time zone, parsed.
     pub fn time_zone(&self) -> Result<chrono_tz::Tz, String> {
         self.practice_time_zone.parse().map_err(|_| {
@@ -350,5 +428,9 @@ mod tests {
         let printed = format!("{config:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(printed.contains("care:***@db"));
+        config.smtp_url = Some("smtps://mailer:tr0ub4dor@mail.example.org".into());
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("tr0ub4dor"), "{printed}");
+        assert!(printed.contains("mailer:***@mail.example.org"));
     }
 }

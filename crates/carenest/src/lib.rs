@@ -71,8 +71,21 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Session reminders: send them apart from `serve`, or see how the outbox stands.
+    Reminders {
+        #[command(subcommand)]
+        command: RemindersCommand,
+    },
     /// Print the OpenAPI document.
     Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+enum RemindersCommand {
+    /// Send due reminders until stopped (as `serve` does unless `send_reminders` is false).
+    Run,
+    /// How many reminders are in each state, and the latest failures.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,12 +224,13 @@ fn describe(error: &StoreError) -> String {
 }
 
 async fn connect(config: &Config, url: &str) -> Result<Arc<dyn Store>, String> {
-    let settings = carenest_store::PoolSettings {
+    let pool = carenest_store::PoolSettings {
         max_connections: config.max_connections,
         statement_timeout: std::time::Duration::from_secs(config.statement_timeout_seconds),
         ..Default::default()
     };
-    carenest_store::connect(url, settings).await.map_err(|e| explain(e, url))
+    let options = carenest_store::StoreOptions { pool, reminders: config.reminder_policy()?, ..Default::default() };
+    Ok(carenest_store::open(url, options).await.map_err(|e| explain(e, url))?.store)
 }
 
 async fn execute(cli: Cli) -> Result<(), String> {
@@ -241,6 +255,10 @@ async fn execute(cli: Cli) -> Result<(), String> {
             let url = config.database_url(environment)?.to_owned();
             carenest_store::Backend::of(&url)?;
             db(&config, &url, command).await
+        }
+        Command::Reminders { command } => {
+            let url = config.database_url(environment)?.to_owned();
+            reminders(&config, &url, command).await
         }
         Command::User { command: UserCommand::Create { username, email, role, password_stdin } } => {
             let url = config.database_url(environment)?.to_owned();
@@ -272,13 +290,7 @@ async fn serve(config: &Config, environment: Environment, demo: bool) -> Result<
         }
         print_demo_logins();
     }
-    let settings = Settings {
-        token_ttl: chrono::Duration::days(config.token_ttl_days),
-        practice_time_zone: config.time_zone()?,
-        public_url: config.public_url.clone(),
-        hashing: config.hashing(),
-        ..Settings::default()
-    };
+    let settings = settings(config)?;
     let listener = listen(&config.bind).await?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(%address, backend = store.backend_name(), database = %carenest_store::redact(&url), "serving");
@@ -307,6 +319,7 @@ async fn serve(config: &Config, environment: Environment, demo: bool) -> Result<
         eprintln!("backups every {:?} into {} (keeping {})", schedule.every, schedule.folder.display(), schedule.keep);
         tokio::spawn(backups::scheduled(store.clone(), schedule))
     });
+    let sender = start_reminders(config, &state.app, when_stopped())?;
     let api = carenest_server::serve::serve(listener, app(state), limits, when_stopped());
     let signal = async move {
         shutdown_signal().await;
@@ -320,10 +333,91 @@ async fn serve(config: &Config, environment: Environment, demo: bool) -> Result<
     if let Some(backups) = scheduled_backups {
         backups.abort();
     }
+    // A pass under way finishes its sends (bounded by half a lease) and records them.
+    let _ = tokio::time::timeout(config.sender().lease, sender).await;
     // Connections still held by requests cut off at the end of the grace period are not
     // waited for.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), store.close()).await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+fn settings(config: &Config) -> Result<Settings, String> {
+    Ok(Settings {
+        token_ttl: chrono::Duration::days(config.token_ttl_days),
+        practice_time_zone: config.time_zone()?,
+        public_url: config.public_url.clone(),
+        hashing: config.hashing(),
+        reminders: config.reminder_policy()?,
+        ..Settings::default()
+    })
+}
+
+/// Plans the outbox anew if the practice's offsets changed, and runs the sender until `stop`
+/// when there is a mail server to send through. Planning runs beside serving: a booking
+/// meanwhile plans its own rows, and planning again is idempotent.
+fn start_reminders(
+    config: &Config,
+    app: &carenest_app::App,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    let mailer = config.mailer()?;
+    let sending = config.send_reminders && mailer.is_some();
+    if mailer.is_none() {
+        eprintln!("reminders are planned but not sent: smtp_url is not set");
+    } else if !sending {
+        eprintln!("reminders are not sent by this process (send_reminders = false)");
+    }
+    let (app, settings) = (app.clone(), config.sender());
+    Ok(tokio::spawn(async move {
+        match app.plan_all_reminders().await {
+            Ok(0) => {}
+            Ok(rows) => tracing::info!(rows, "reminders planned for the practice's offsets"),
+            Err(error) => tracing::warn!(?error, "could not plan reminders for the practice's offsets"),
+        }
+        if let Some(mailer) = mailer.filter(|_| sending) {
+            carenest_app::reminders::run_sender(app, mailer, settings, stop).await;
+        }
+    }))
+}
+
+async fn reminders(config: &Config, url: &str, command: RemindersCommand) -> Result<(), String> {
+    let store = connect(config, url).await?;
+    migrate(store.as_ref(), url).await?;
+    match command {
+        RemindersCommand::Run => {
+            let mailer = config.mailer()?.ok_or("reminders run needs smtp_url (CARENEST_SMTP_URL)")?;
+            let planned = store.plan_all_reminders().await.map_err(|e| explain(e, url))?;
+            let smtp = carenest_store::redact(config.smtp_url.as_deref().unwrap_or_default());
+            eprintln!("sending reminders through {smtp} (planned {planned} rows first); stop with Ctrl-C");
+            let app = carenest_app::App::new(store.clone(), settings(config)?);
+            carenest_app::reminders::run_sender(app, mailer, config.sender(), shutdown_signal()).await;
+        }
+        RemindersCommand::Status => {
+            let counts = store.reminder_counts().await.map_err(|e| explain(e, url))?;
+            out!("reminders by state:");
+            use carenest_domain::validation::Choice;
+            for state in carenest_domain::reminders::ReminderState::ALL {
+                let count = counts.iter().find(|(s, _)| s.as_str() == *state).map_or(0, |(_, n)| *n);
+                out!("  {state:<11} {count}");
+            }
+            let failed = store.failed_reminders(20).await.map_err(|e| explain(e, url))?;
+            if !failed.is_empty() {
+                out!("latest failures:");
+            }
+            for reminder in failed {
+                out!(
+                    "  reminder {} (session {}, due {}, {} attempts): {}",
+                    reminder.id,
+                    reminder.session_id.0,
+                    reminder.due_at.format("%Y-%m-%d %H:%M UTC"),
+                    reminder.attempts,
+                    reminder.last_error.as_deref().unwrap_or("no error recorded")
+                );
+            }
+        }
+    }
+    store.close().await;
     Ok(())
 }
 
@@ -491,9 +585,14 @@ async fn db(config: &Config, url: &str, command: DbCommand) -> Result<(), String
             let store = connect(config, url).await?;
             let scale = synthetic::Scale { families, therapists, sessions };
             let seeded = synthetic::seed(store.as_ref(), scale, hash).await;
-            store.close().await;
             let seeded = seeded.map_err(|e| explain(e, url))?;
             let seconds = started.elapsed().as_secs_f64();
+            // The outbox a practice of this size would have: the sessions ahead reminded.
+            let planning = std::time::Instant::now();
+            let reminders = store.plan_all_reminders().await;
+            store.close().await;
+            let reminders = reminders.map_err(|e| explain(e, url))?;
+            eprintln!("synthetic: planned {reminders} reminders in {:.1} s", planning.elapsed().as_secs_f64());
             eprintln!(
                 "synthetic: {} rows in {seconds:.1} s ({:.0} rows/s): {families} families with {} children, \
                  {therapists} therapists, {sessions} sessions over {} weekdays; log in as admin, therapist.N or \

@@ -196,6 +196,7 @@ impl Generator {
                 ("role", json!(role.to_string())),
                 ("created_at", json!(self.now)),
                 ("updated_at", json!(self.now)),
+                ("session_reminders", json!(true)),
             ],
         )
     }

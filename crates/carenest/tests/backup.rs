@@ -33,6 +33,8 @@ async fn fill_every_table(store: &dyn Store) {
     store.remember_client(first, &[9u8; 32], now).await.unwrap();
     store.set_feed(FeedOwner::Therapist(TherapistId(1)), &[3u8; 32]).await.unwrap();
     store.set_feed(FeedOwner::Family(UserId(users[users.len() - 1].id.0)), &[4u8; 32]).await.unwrap();
+    // The demo's sessions ahead are reminded; planning them all leaves the policy's mark.
+    store.plan_all_reminders().await.unwrap();
 }
 
 async fn take(store: &dyn Store) -> (Vec<u8>, Header) {
@@ -166,17 +168,27 @@ async fn a_backup_from_an_older_schema_restores_then_migrates(db: &TestDb) {
     let source = TestDb::sqlite().await;
     fill_every_table(source.store().as_ref()).await;
     let (file, _) = take(source.store().as_ref()).await;
-    // Schema version 5 had no known_clients table: the same file, as version 5 wrote it.
+    // Schema version 5 had no known_clients, no reminders and no users.session_reminders (the
+    // last column): the same file, as version 5 wrote it.
+    let added_later = |name: &serde_json::Value| {
+        ["known_clients", "reminders", "reminder_policy"].contains(&name.as_str().unwrap_or_default())
+    };
     let older = rewrite(&file, |mut line| {
         if let Some(tables) = line.get_mut("tables").and_then(|t| t.as_array_mut()) {
-            tables.retain(|t| t["name"] != "known_clients");
+            tables.retain(|t| !added_later(&t["name"]));
+            for users in tables.iter_mut().filter(|t| t["name"] == "users") {
+                users["columns"].as_array_mut().unwrap().retain(|c| c["name"] != "session_reminders");
+            }
             line["schemaVersion"] = serde_json::json!(5);
         }
-        (line["table"] != "known_clients").then_some(line)
+        if line["table"] == "users" {
+            line["row"].as_array_mut().unwrap().pop();
+        }
+        (!added_later(&line["table"])).then_some(line)
     });
     let target = db.store();
     let restored = restore(target.as_ref(), older.as_slice(), quiet()).await.unwrap();
-    assert_eq!((restored.from_schema, restored.to_schema), (5, 6));
+    assert_eq!((restored.from_schema, restored.to_schema), (5, 7));
     assert!(target.migration_status().await.unwrap().pending().next().is_none(), "migrated to the newest");
     let users = target.list_users(PageRequest::first(10)).await.unwrap().items;
     assert_eq!(users.len(), 5, "the demo's users came back");

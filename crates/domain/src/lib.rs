@@ -11,6 +11,7 @@ pub mod feeds;
 pub mod ids;
 pub mod ops;
 pub mod page;
+pub mod reminders;
 pub mod scheduling;
 pub mod suggestions;
 pub mod time;
@@ -27,6 +28,7 @@ pub trait Store:
     + audit::AuditStore
     + availability::AvailabilityStore
     + feeds::FeedStore
+    + reminders::ReminderStore
     + suggestions::SuggestionStore
     + ops::OpsStore
     + backup::BackupStore
@@ -43,6 +45,8 @@ impl<T> Store for T where
         + audit::AuditStore
         + availability::AvailabilityStore
         + feeds::FeedStore
+        + reminders::ReminderStore
+        + reminders::ReminderStore
         + suggestions::SuggestionStore
         + ops::OpsStore
         + backup::BackupStore

@@ -73,6 +73,7 @@ impl Dialect for Pg {
     const BEGIN_SNAPSHOT: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const FOR_SHARE: &'static str = " FOR SHARE";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
     // Other sessions on the database are ended, as `DROP DATABASE ... WITH (FORCE)` does.
     const FORCE_DROP: bool = true;

@@ -22,7 +22,7 @@ use ColumnKind::{
 /// A column: its name, its kind, and whether it may be null.
 type Column = (&'static str, ColumnKind, bool);
 
-/// Every table of the current schema (migration 6), in restore order, with its columns in
+/// Every table of the current schema (migration 7), in restore order, with its columns in
 /// their order. A test holds this to the live schema on both backends, so a migration that
 /// adds a column can't leave backups without it. `audit_log_pruning` is left out: it is empty
 /// outside the one transaction that prunes.
@@ -38,6 +38,7 @@ const TABLES: &[(&str, &[Column])] = &[
             ("role", T, false),
             ("created_at", S, false),
             ("updated_at", S, false),
+            ("session_reminders", B, false),
         ],
     ),
     (
@@ -245,6 +246,34 @@ const TABLES: &[(&str, &[Column])] = &[
             ("user_id", I, true),
             ("secret_hash", Y, false),
             ("last_used_at", S, true),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+        ],
+    ),
+    (
+        "reminders",
+        &[
+            ("id", I, false),
+            ("session_id", I, false),
+            ("recipient_user_id", I, false),
+            ("offset_minutes", I, false),
+            ("session_version", I, false),
+            ("due_at", S, false),
+            ("state", T, false),
+            ("next_attempt_at", S, false),
+            ("attempts", I, false),
+            ("last_error", T, true),
+            ("sent_at", S, true),
+            ("created_at", S, false),
+            ("updated_at", S, false),
+        ],
+    ),
+    (
+        "reminder_policy",
+        &[
+            ("id", I, false),
+            ("policy", T, false),
+            ("planned_at", S, false),
             ("created_at", S, false),
             ("updated_at", S, false),
         ],

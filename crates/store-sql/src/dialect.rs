@@ -171,6 +171,9 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     /// write transaction already holds the whole database.
     const FOR_UPDATE: &'static str;
     const FOR_SHARE: &'static str;
+    /// Ends a subquery that picks rows to claim: rows another transaction has locked are
+    /// passed over, not waited for. Empty where writers take turns anyway.
+    const SKIP_LOCKED: &'static str;
     const DEFAULT_ACQUIRE_TIMEOUT: Duration;
     /// Whether dropping the database also ends other connections to it.
     const FORCE_DROP: bool;

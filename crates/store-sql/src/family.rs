@@ -128,6 +128,7 @@ impl<D: Dialect> FamilyStore for SqlStore<D> {
         let sql = Sql::new("DELETE FROM parent_profiles WHERE user_id = $1 RETURNING id").arg(owner);
         let profile = self.one(&mut tx, sql).await?.int("id")?;
         self.audit_own_change(&mut tx, owner, AuditAction::Delete, "parent_profile", profile).await?;
+        self.supersede_unlinked_reminders(&mut tx, owner).await?;
         self.commit(tx).await
     }
 
@@ -247,6 +248,7 @@ impl<D: Dialect> FamilyStore for SqlStore<D> {
         let profile = ParentProfileId(self.one(&mut tx, sql.arg(owner).arg(id)).await?.int("parent_profile_id")?);
         self.refresh_embedding(&mut tx, profile, None).await?;
         self.audit_own_change(&mut tx, owner, AuditAction::Delete, "child_profile", id.0).await?;
+        self.supersede_unlinked_reminders(&mut tx, owner).await?;
         self.commit(tx).await
     }
 

@@ -13,6 +13,7 @@ pub mod dialect;
 mod family;
 mod feeds;
 mod ops;
+mod reminders;
 pub mod rows;
 mod scheduling;
 mod suggestions;
@@ -25,6 +26,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use carenest_domain::ids::TherapistId;
 use carenest_domain::page::PageRequest;
+use carenest_domain::reminders::ReminderPolicy;
 use carenest_domain::scheduling::{SessionFilter, SessionKey, SessionScope};
 use carenest_domain::suggestions::{Embedder, HashedNgrams};
 use carenest_domain::time::{Clock, SystemClock};
@@ -45,11 +47,18 @@ pub struct StoreOptions {
     pub clock: Arc<dyn Clock>,
     /// Turns families into the embeddings suggestions compare.
     pub embedder: Arc<dyn Embedder>,
+    /// When families are reminded of sessions: the outbox is planned with it.
+    pub reminders: ReminderPolicy,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { pool: PoolSettings::default(), clock: Arc::new(SystemClock), embedder: Arc::new(HashedNgrams) }
+        Self {
+            pool: PoolSettings::default(),
+            clock: Arc::new(SystemClock),
+            embedder: Arc::new(HashedNgrams),
+            reminders: ReminderPolicy::default(),
+        }
     }
 }
 
@@ -58,6 +67,7 @@ pub struct SqlStore<D: Dialect> {
     pool: Pool<D::Db>,
     clock: Arc<dyn Clock>,
     embedder: Arc<dyn Embedder>,
+    reminders: ReminderPolicy,
     /// Round trips sent (statements, and the `BEGIN` and `COMMIT` of transactions).
     statements: AtomicU64,
     /// Set when the database could not be reached, cleared by the next connection that can.
@@ -98,6 +108,7 @@ impl<D: Dialect> SqlStore<D> {
             pool,
             clock: options.clock,
             embedder: options.embedder,
+            reminders: options.reminders,
             statements: AtomicU64::new(0),
             unreachable: AtomicBool::new(false),
             last_probe: std::sync::Mutex::new(None),

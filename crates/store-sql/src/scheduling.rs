@@ -87,7 +87,7 @@ impl<D: Dialect> SqlStore<D> {
         Ok(sessions)
     }
 
-    async fn sessions_by_id(&self, conn: &mut Conn<D>, ids: &[i64]) -> StoreResult<Vec<Session>> {
+    pub(crate) async fn sessions_by_id(&self, conn: &mut Conn<D>, ids: &[i64]) -> StoreResult<Vec<Session>> {
         let sql = Sql::new(format!(
             "SELECT {SESSION} FROM sessions s WHERE {} ORDER BY s.date, s.start_time, s.id",
             D::in_list("s.id", 1)
@@ -307,6 +307,9 @@ impl<D: Dialect> SchedulingStore for SqlStore<D> {
             self.execute(&mut tx, sql.arg(ids.clone()).arg(ids.iter().min().copied())).await?;
         }
         self.link_therapists(&mut tx, &ids, &new.therapist_ids).await?;
+        if new.child_profile_id.is_some() {
+            self.plan_reminders(&mut tx, &ids, true).await?;
+        }
         let created: Vec<SessionId> = ids.iter().copied().map(SessionId).collect();
         self.audit_sessions(&mut tx, actor, AuditAction::Create, &created).await?;
         let sessions = self.sessions_by_id(&mut tx, &ids).await?;
@@ -385,6 +388,11 @@ impl<D: Dialect> SchedulingStore for SqlStore<D> {
         self.execute(&mut tx, sql).await?;
         if child != current.child_profile_id {
             self.audit_sessions(&mut tx, actor, AuditAction::Update, &[id]).await?;
+        }
+        // The reminders follow the session's moment, its status and its child.
+        if (date, start, status, child) != (current.date, current.start_time, current.status, current.child_profile_id)
+        {
+            self.plan_reminders(&mut tx, &[id.0], false).await?;
         }
         if therapists_change {
             let sql = Sql::new(format!(

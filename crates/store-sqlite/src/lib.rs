@@ -126,6 +126,8 @@ impl Dialect for Lite {
     const BEGIN_SNAPSHOT: &'static str = "BEGIN";
     const FOR_UPDATE: &'static str = "";
     const FOR_SHARE: &'static str = "";
+    // A write transaction holds the whole database: claimers take turns.
+    const SKIP_LOCKED: &'static str = "";
     const DEFAULT_ACQUIRE_TIMEOUT: Duration = ACQUIRE_TIMEOUT;
     const FORCE_DROP: bool = false;
 

@@ -183,6 +183,12 @@ impl TestDb {
         carenest_store::open(&self.url, options).await.expect("the test database opens").store
     }
 
+    /// Another store on the same database, planning reminders with `policy`.
+    pub async fn store_reminding(&self, policy: carenest_domain::reminders::ReminderPolicy) -> Arc<dyn Store> {
+        let options = StoreOptions { reminders: policy, clock: self.clock.clone(), ..StoreOptions::default() };
+        carenest_store::open(&self.url, options).await.expect("the test database opens").store
+    }
+
     /// A raw connection for tests that check the schema itself.
     pub async fn raw(&self) -> Raw {
         match &self.kind {

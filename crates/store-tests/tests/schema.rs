@@ -114,6 +114,9 @@ enum Broken {
     ImpossibleDate { sqlite_rule: &'static str },
     /// The audit log's triggers.
     AppendOnly,
+    /// A unique rule over more columns than a PostgreSQL name can spell out: PostgreSQL names
+    /// it; SQLite names the columns.
+    UniqueColumns { postgres: &'static str, sqlite_columns: &'static str },
 }
 
 async fn rejects(raw: &mut Raw, sql: &str, rule: Broken, why: &str) {
@@ -128,6 +131,8 @@ async fn rejects(raw: &mut Raw, sql: &str, rule: Broken, why: &str) {
         Broken::ImpossibleDate { sqlite_rule } if sqlite => named(sqlite_rule),
         Broken::ImpossibleDate { .. } => refusal.message.contains("out of range"),
         Broken::AppendOnly => refusal.message.contains("audit_log is append-only"),
+        Broken::UniqueColumns { sqlite_columns, .. } if sqlite => refusal.message.contains(sqlite_columns),
+        Broken::UniqueColumns { postgres, .. } => named(postgres),
     };
     assert!(refused_by_the_rule, "{why} was refused for another reason: {refusal:?}");
 }
@@ -346,6 +351,25 @@ async fn the_database_enforces_every_constraint_by_itself(db: &TestDb) {
     let secret = if matches!(raw, Raw::Sqlite(_)) { "zeroblob(32)" } else { "decode(repeat('00', 32), 'hex')" };
     let nobodys_feed = format!("INSERT INTO calendar_feeds (secret_hash) VALUES ({secret})");
     rejects(&mut raw, &nobodys_feed, Broken::Rule("calendar_feeds_one_owner"), "a feed of nobody").await;
+    let reminder = |offset: &str, state: &str| {
+        format!(
+            "INSERT INTO reminders (session_id, recipient_user_id, offset_minutes, session_version, due_at, state,
+                next_attempt_at) VALUES (1, 1, {offset}, 0, '2026-11-30T08:00:00Z', '{state}', '2026-11-30T08:00:00Z')"
+        )
+    };
+    raw.execute(&reminder("1440", "pending")).await.unwrap();
+    rejects(
+        &mut raw,
+        &reminder("1440", "superseded"),
+        Broken::UniqueColumns {
+            postgres: "reminders_once",
+            sqlite_columns: "reminders.session_id, reminders.recipient_user_id, reminders.offset_minutes, reminders.session_version",
+        },
+        "a second reminder of one session version at one offset to one family",
+    )
+    .await;
+    rejects(&mut raw, &reminder("0", "pending"), Broken::Rule("reminders_offset_minutes_check"), "a zero offset").await;
+    rejects(&mut raw, &reminder("60", "lost"), Broken::Rule("reminders_state_check"), "an unknown state").await;
 }
 
 async fn defaults_and_cascades_follow_the_data_model(db: &TestDb) {

@@ -17,7 +17,7 @@ use crate::routes::{accounts, audit, availability, family, ops, scheduling};
     paths(
         ops::healthz, ops::readyz, ops::openapi, ops::metrics,
         accounts::register, accounts::login, accounts::logout, accounts::me, accounts::update_me, accounts::erase_me,
-                accounts::export, accounts::access_log, accounts::list_users, accounts::change_role, audit::audit_log,
+                accounts::export, accounts::access_log, accounts::notifications, accounts::set_notifications, accounts::list_users, accounts::change_role, audit::audit_log,
         family::get_profile, family::create_profile, family::update_profile, family::delete_profile,
         family::get_onboarding, family::update_onboarding,
         family::list_children, family::create_child, family::get_child, family::update_child, family::delete_child,

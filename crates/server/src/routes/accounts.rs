@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/me", get(me).patch(update_me).delete(erase_me))
         .route("/me/export", get(export))
         .route("/me/access-log", get(access_log))
+        .route("/me/notifications", get(notifications).patch(set_notifications))
         .route("/users", get(list_users))
         .route("/users/{id}", patch(change_role))
 }
@@ -173,6 +174,23 @@ pub struct Export {
     /// The therapist record linked to this user, with its schedule; absent for other users.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub therapist: Option<TherapistExport>,
+    /// The family's session reminders, newest first.
+    pub reminders: Vec<ReminderRecord>,
+}
+
+/// One planned reminder email: when, for which session, and what became of it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReminderRecord {
+    pub session_id: i64,
+    /// Minutes before the session's start.
+    pub offset_minutes: i32,
+    pub due_at: chrono::DateTime<chrono::Utc>,
+    #[schema(value_type = String, example = "sent")]
+    pub state: String,
+    pub attempts: i32,
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A live login token, without the token.
@@ -213,6 +231,19 @@ pub async fn export(State(state): State<AppState>, CurrentUser(caller): CurrentU
             therapist: therapist.into(),
             schedule: schedule.into_iter().map(Into::into).collect(),
         }),
+        reminders: export
+            .reminders
+            .into_iter()
+            .map(|r| ReminderRecord {
+                session_id: r.session_id.0,
+                offset_minutes: r.offset_minutes,
+                due_at: r.due_at,
+                state: r.state.as_str().to_owned(),
+                attempts: r.attempts,
+                sent_at: r.sent_at,
+                created_at: r.created_at,
+            })
+            .collect(),
     }))
 }
 
@@ -224,6 +255,39 @@ pub async fn access_log(
     ApiQuery(pagination): ApiQuery<Pagination>,
 ) -> ApiResult<Json<ListBody<AuditEntry>>> {
     Ok(Json(ListBody::from_page(state.app.access_log(&caller, pagination.page()?).await?)))
+}
+
+/// A family's notification choices.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Notifications {
+    /// Whether the family is emailed before each of its children's sessions.
+    pub session_reminders: bool,
+}
+
+/// The current user's notification choices.
+#[utoipa::path(get, path = "/api/v1/me/notifications", tag = "accounts", security(("bearer" = [])), responses((status = 200, body = Notifications)))]
+pub async fn notifications(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+) -> ApiResult<Json<Notifications>> {
+    let choices = state.app.notifications(&caller).await?;
+    Ok(Json(Notifications { session_reminders: choices.session_reminders }))
+}
+
+/// Turn session reminders on or off. Off stops every reminder not sent yet; on plans them again
+/// for the sessions that have not started.
+#[utoipa::path(patch, path = "/api/v1/me/notifications", tag = "accounts", security(("bearer" = [])), request_body = Notifications, responses(
+    (status = 200, body = Notifications),
+    (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+pub async fn set_notifications(
+    State(state): State<AppState>,
+    CurrentUser(caller): CurrentUser,
+    ApiJson(body): ApiJson<Notifications>,
+) -> ApiResult<Json<Notifications>> {
+    let choices = state.app.set_notifications(&caller, body.session_reminders).await?;
+    Ok(Json(Notifications { session_reminders: choices.session_reminders }))
 }
 
 /// Admin: every user, by id.
