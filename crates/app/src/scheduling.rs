@@ -44,13 +44,17 @@ impl App {
         search: Option<&str>,
         page: PageRequest<TherapistKey>,
     ) -> AppResult<Page<Therapist, TherapistKey>> {
+        let refused = || {
+            let message = format!("q must be at most {THERAPIST_SEARCH_MAX} characters, without control characters");
+            AppError::invalid("q", "search", message)
+        };
+        // Control characters are refused before trimming, which would drop some of them.
+        if search.is_some_and(|q| q.chars().any(char::is_control)) {
+            return Err(refused());
+        }
         let search = search.map(str::trim).filter(|q| !q.is_empty());
-        if let Some(q) = search {
-            if q.chars().count() > THERAPIST_SEARCH_MAX || q.chars().any(char::is_control) {
-                let message =
-                    format!("q must be at most {THERAPIST_SEARCH_MAX} characters, without control characters");
-                return Err(AppError::invalid("q", "search", message));
-            }
+        if search.is_some_and(|q| q.chars().count() > THERAPIST_SEARCH_MAX) {
+            return Err(refused());
         }
         Ok(self.store.therapists(search, page).await?)
     }

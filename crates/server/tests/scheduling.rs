@@ -246,6 +246,10 @@ async fn therapists_are_listed_by_name_searched_and_linked_to_users(db: &TestDb)
     };
     assert_eq!(names(app.get("/api/v1/therapists", &tess).await.json()), ["Anna", "Bram", "Tess", "Zoë"]);
     assert_eq!(names(app.get("/api/v1/therapists?q=an", &tess).await.json()), ["Anna"]);
+    // A control character is refused even where trimming would remove it.
+    let refused = app.get("/api/v1/therapists?q=O%0B", &tess).await.problem(400);
+    assert_eq!(refused["errors"][0]["field"], "q");
+    assert_eq!(app.get("/api/v1/therapists?q=%20an%20", &tess).await.status, 200);
     let page = app.get("/api/v1/therapists?limit=3", &tess).await.json();
     let rest = app
         .get(&format!("/api/v1/therapists?limit=3&cursor={}", page["nextCursor"].as_str().unwrap()), &tess)
