@@ -6,6 +6,7 @@ mod accounts;
 pub mod availability;
 pub mod backup;
 pub mod calendar;
+pub mod dates;
 mod family;
 mod feeds;
 pub mod mail;

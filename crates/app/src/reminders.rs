@@ -20,9 +20,10 @@ use std::time::Duration;
 use askama::Template;
 use async_trait::async_trait;
 use carenest_domain::reminders::{DueReminder, ReminderOutcome};
-use chrono::{Datelike, NaiveDate, NaiveTime, Utc};
+use chrono::Utc;
 
 use crate::calendar::{render, Calendar};
+use crate::dates::{clock, long_date};
 use crate::feeds::family_event;
 use crate::{App, AppResult, Caller};
 
@@ -213,7 +214,7 @@ impl App {
         let words = if dutch { &DUTCH } else { &ENGLISH };
         let child = due.child.as_ref().map_or("", |(_, _, first_name)| first_name.as_str());
         let therapists: Vec<&str> = session.therapists.iter().map(|t| t.name.as_str()).collect();
-        let day = long_date(session.date, words);
+        let day = long_date(session.date, words.language);
         let (start, end) = (clock(session.start_time), clock(session.end_time));
         let subject = format!("{} {day} {} {start}", words.subject, words.at);
         let mut summary =
@@ -289,8 +290,6 @@ struct Words {
     and: &'static str,
     view: &'static str,
     footer: &'static str,
-    weekdays: [&'static str; 7],
-    months: [&'static str; 12],
 }
 
 const DUTCH: Words = Words {
@@ -306,21 +305,6 @@ const DUTCH: Words = Words {
     and: "en",
     view: "Bekijk de sessie",
     footer: "U krijgt deze e-mail omdat herinneringen aanstaan in CareNest; u kunt ze daar uitzetten.",
-    weekdays: ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"],
-    months: [
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ],
 };
 
 const ENGLISH: Words = Words {
@@ -336,34 +320,7 @@ const ENGLISH: Words = Words {
     and: "and",
     view: "View the session",
     footer: "You get this email because reminders are on in CareNest; you can turn them off there.",
-    weekdays: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-    months: [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
 };
-
-/// `dinsdag 8 december 2026`, `Tuesday 8 December 2026`.
-fn long_date(date: NaiveDate, words: &Words) -> String {
-    let weekday = words.weekdays[date.weekday().num_days_from_monday() as usize];
-    let month = words.months[date.month0() as usize];
-    format!("{weekday} {} {month} {}", date.day(), date.year())
-}
-
-/// `09:30`: both languages write the time of day on a 24-hour clock here.
-fn clock(time: NaiveTime) -> String {
-    time.format("%H:%M").to_string()
-}
 
 /// `A`, `A and B`, `A, B and C`.
 fn joined(names: &[&str], and: &str) -> String {
@@ -401,10 +358,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_and_names_read_the_way_each_language_writes_them() {
-        let date = NaiveDate::from_ymd_opt(2026, 12, 8).unwrap();
-        assert_eq!(long_date(date, &DUTCH), "dinsdag 8 december 2026");
-        assert_eq!(long_date(date, &ENGLISH), "Tuesday 8 December 2026");
+    fn names_are_joined_the_way_each_language_joins_them() {
         assert_eq!(joined(&["Bram", "Eva", "Sam"], DUTCH.and), "Bram, Eva en Sam");
         assert_eq!(joined(&["Bram", "Eva"], ENGLISH.and), "Bram and Eva");
     }

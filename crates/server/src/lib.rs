@@ -7,6 +7,7 @@ pub mod extract;
 pub mod metrics;
 pub mod network;
 mod openapi;
+pub mod pages;
 mod routes;
 pub mod serve;
 
@@ -61,8 +62,11 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::scheduling::router())
         .merge(routes::availability::router())
         .merge(routes::audit::router());
-    let mut router =
-        Router::new().nest("/api/v1", api).merge(routes::ops::router()).merge(routes::availability::feeds_router());
+    let mut router = Router::new()
+        .nest("/api/v1", api)
+        .merge(routes::ops::router())
+        .merge(routes::availability::feeds_router())
+        .merge(pages::router());
     if http.metrics_with_api {
         router = router.merge(routes::ops::metrics_router());
     }

@@ -215,8 +215,16 @@ pub struct TherapistExport {
 /// Every record held about the current user, as one document.
 #[utoipa::path(get, path = "/api/v1/me/export", tag = "accounts", security(("bearer" = [])), responses((status = 200, body = Export)))]
 pub async fn export(State(state): State<AppState>, CurrentUser(caller): CurrentUser) -> ApiResult<Json<Export>> {
-    let export = state.app.export(&caller).await?;
-    Ok(Json(Export {
+    Ok(Json(export_document(&state, &caller).await?))
+}
+
+/// The export as its document, for the API and for the page that downloads it.
+pub(crate) async fn export_document(
+    state: &AppState,
+    caller: &carenest_app::Caller,
+) -> carenest_app::AppResult<Export> {
+    let export = state.app.export(caller).await?;
+    Ok(Export {
         exported_at: export.exported_at,
         me: export.me.into(),
         sessions: export.sessions.into_iter().map(Into::into).collect(),
@@ -244,7 +252,7 @@ pub async fn export(State(state): State<AppState>, CurrentUser(caller): CurrentU
                 created_at: r.created_at,
             })
             .collect(),
-    }))
+    })
 }
 
 /// Who read or changed this user's family data, newest first.
