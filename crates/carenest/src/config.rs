@@ -233,6 +233,12 @@ impl Config {
             .merge(Env::raw().only(&["database_url"]))
             .extract()
             .map_err(|error| format!("configuration is invalid: {error}"))?;
+        config.validated()
+    }
+
+    /// The configuration, if every value makes sense; else the sentence that says which not.
+    fn validated(self) -> Result<Self, String> {
+        let config = self;
         if config.token_ttl_days < 1 {
             return Err("token_ttl_days must be at least 1".to_owned());
         }
@@ -432,5 +438,22 @@ mod tests {
         let printed = format!("{config:?}");
         assert!(!printed.contains("tr0ub4dor"), "{printed}");
         assert!(printed.contains("mailer:***@mail.example.org"));
+    }
+
+    #[test]
+    fn reminder_settings_that_make_no_sense_are_refused_with_a_reason() {
+        let with = |change: fn(&mut Config)| {
+            let mut config = Config::defaults(Environment::Development);
+            change(&mut config);
+            config.validated().err().unwrap_or_default()
+        };
+        assert_eq!(with(|_| {}), "", "the defaults are valid");
+        assert!(with(|c| c.reminder_offsets = "soon".into()).contains("reminder_offsets"));
+        assert!(with(|c| c.mail_from = "not an address".into()).contains("mail_from"));
+        assert!(with(|c| c.smtp_url = Some("http://mail".into())).contains("smtp:// or smtps://"));
+        assert!(with(|c| c.smtp_url = Some("smtp://127.0.0.1:2525".into())).contains("needs public_url"));
+        assert!(with(|c| c.reminder_lease_seconds = 2).contains("reminder_lease_seconds"));
+        let password = with(|c| c.smtp_url = Some("ftp://mailer:tr0ub4dor@mail".into()));
+        assert!(!password.contains("tr0ub4dor"), "{password}");
     }
 }

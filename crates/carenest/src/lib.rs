@@ -319,7 +319,7 @@ async fn serve(config: &Config, environment: Environment, demo: bool) -> Result<
         eprintln!("backups every {:?} into {} (keeping {})", schedule.every, schedule.folder.display(), schedule.keep);
         tokio::spawn(backups::scheduled(store.clone(), schedule))
     });
-    let sender = start_reminders(config, &state.app, when_stopped())?;
+    let mut sender = start_reminders(config, &state.app, when_stopped())?;
     let api = carenest_server::serve::serve(listener, app(state), limits, when_stopped());
     let signal = async move {
         shutdown_signal().await;
@@ -333,8 +333,12 @@ async fn serve(config: &Config, environment: Environment, demo: bool) -> Result<
     if let Some(backups) = scheduled_backups {
         backups.abort();
     }
-    // A pass under way finishes its sends (bounded by half a lease) and records them.
-    let _ = tokio::time::timeout(config.sender().lease, sender).await;
+    // A pass under way finishes its sends (bounded by half a lease) and records them; an
+    // unfinished one is taken over by another sender when its lease runs out.
+    let grace = config.connection_limits().shutdown_grace.min(config.sender().lease);
+    if tokio::time::timeout(grace, &mut sender).await.is_err() {
+        sender.abort();
+    }
     // Connections still held by requests cut off at the end of the grace period are not
     // waited for.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), store.close()).await;
