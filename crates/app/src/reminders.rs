@@ -253,9 +253,9 @@ impl App {
     }
 }
 
-/// Where a family opens a session.
+/// Where a family opens a session: its page in the web app.
 fn session_link(public_url: &str, session: i64) -> String {
-    format!("{}/api/v1/sessions/{session}", public_url.trim_end_matches('/'))
+    format!("{}/session/{session}", public_url.trim_end_matches('/'))
 }
 
 fn url_host(url: Option<&str>) -> Option<String> {

@@ -16,6 +16,26 @@ pub enum Booked {
     Series(Vec<Session>),
 }
 
+/// Children listed at most for one booking search.
+const CHILD_CHOICES: i64 = 50;
+
+/// A search text: blank is none; control characters (refused before trimming, which would drop
+/// some of them) and more than 100 characters are invalid.
+fn search_text(search: Option<&str>) -> AppResult<Option<&str>> {
+    let refused = || {
+        let message = format!("q must be at most {THERAPIST_SEARCH_MAX} characters, without control characters");
+        AppError::invalid("q", "search", message)
+    };
+    if search.is_some_and(|q| q.chars().any(char::is_control)) {
+        return Err(refused());
+    }
+    let search = search.map(str::trim).filter(|q| !q.is_empty());
+    if search.is_some_and(|q| q.chars().count() > THERAPIST_SEARCH_MAX) {
+        return Err(refused());
+    }
+    Ok(search)
+}
+
 impl App {
     /// Which sessions the caller may see.
     async fn scope_of(&self, caller: &Caller) -> AppResult<SessionScope> {
@@ -44,19 +64,23 @@ impl App {
         search: Option<&str>,
         page: PageRequest<TherapistKey>,
     ) -> AppResult<Page<Therapist, TherapistKey>> {
-        let refused = || {
-            let message = format!("q must be at most {THERAPIST_SEARCH_MAX} characters, without control characters");
-            AppError::invalid("q", "search", message)
-        };
-        // Control characters are refused before trimming, which would drop some of them.
-        if search.is_some_and(|q| q.chars().any(char::is_control)) {
-            return Err(refused());
-        }
-        let search = search.map(str::trim).filter(|q| !q.is_empty());
-        if search.is_some_and(|q| q.chars().count() > THERAPIST_SEARCH_MAX) {
-            return Err(refused());
-        }
+        let search = search_text(search)?;
         Ok(self.store.therapists(search, page).await?)
+    }
+
+    /// Staff: children to book a session for, whose name or family's username holds `search`;
+    /// every child listed is recorded as read. A blank search lists none.
+    pub async fn children_for_booking(&self, caller: &Caller, search: &str) -> AppResult<Vec<ChildChoice>> {
+        caller.require(Permission::ManageSessions)?;
+        match search_text(Some(search))? {
+            Some(search) => Ok(self.store.children_for_booking(search, CHILD_CHOICES, caller.actor()).await?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The therapist record linked to the caller, if any.
+    pub async fn own_therapist(&self, caller: &Caller) -> AppResult<Option<Therapist>> {
+        Ok(self.store.therapist_for_user(caller.id()).await?)
     }
 
     pub async fn therapist(&self, id: TherapistId) -> AppResult<Therapist> {

@@ -105,7 +105,7 @@ async fn each_family_is_emailed_once_in_its_own_language_without_health_data(db:
         nl.contains("de sessie van annakid op maandag 4 maart 2030, van 11:30 tot 12:15, met Bram en Eva."),
         "{nl}"
     );
-    assert!(nl.contains(&format!("{PUBLIC_URL}/api/v1/sessions/{}", dutch.id.0)), "{nl}");
+    assert!(nl.contains(&format!("{PUBLIC_URL}/session/{}", dutch.id.0)), "{nl}");
     assert!(nl.contains("<html lang=\"nl\">"), "{nl}");
     assert!(en.contains("Subject: Reminder: session on Monday 4 March 2030 at 12:15"), "{en}");
     assert!(

@@ -68,6 +68,14 @@ pub struct BookingConflict {
     pub reason: Obstacle,
 }
 
+/// A child as practice staff choose one for a booking: the name and the family's username.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildChoice {
+    pub id: ChildId,
+    pub name: String,
+    pub family: String,
+}
+
 // ---- therapists -----------------------------------------------------------------------------
 
 #[derive(Debug, Default)]
@@ -444,6 +452,9 @@ pub trait SchedulingStore {
         actor: Actor,
     ) -> StoreResult<Session>;
     async fn remove_session_therapist(&self, id: SessionId, therapist: TherapistId, actor: Actor) -> StoreResult<()>;
+    /// Children whose name, or whose family's username, contains `search` (any case), by name
+    /// then id, for staff booking a session. Each one listed is recorded as read by `actor`.
+    async fn children_for_booking(&self, search: &str, limit: i64, actor: Actor) -> StoreResult<Vec<ChildChoice>>;
 }
 
 /// Fills each session's therapists from `(session, therapist)` links read in one query.

@@ -357,6 +357,139 @@ async fn a_parent_signs_up_and_keeps_a_family(db: &TestDb, javascript: bool) {
     browser.quit().await.unwrap();
 }
 
+/// An account made through the API, as a newcomer would register; its token.
+async fn register(base: &str, username: &str) -> (i64, String) {
+    let body = serde_json::json!({"username": username, "email": format!("{username}@example.org"), "password": "correct horse battery"});
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (answer["user"]["id"].as_i64().unwrap(), answer["token"].as_str().unwrap().to_owned())
+}
+
+async fn api(base: &str, token: &str, path: &str, body: Value) -> Value {
+    let answer =
+        reqwest::Client::new().post(format!("{base}{path}")).bearer_auth(token).json(&body).send().await.unwrap();
+    assert!(answer.status().is_success(), "{path}: {}", answer.status());
+    answer.json().await.unwrap()
+}
+
+async fn sign_in(browser: &WebDriver, base: &str, username: &str) {
+    browser.goto(&format!("{base}/login")).await.unwrap();
+    fill(browser, "username", username).await;
+    fill(browser, "password", "correct horse battery").await;
+    submit(browser, "main form").await;
+    at(browser, "/home").await;
+}
+
+async fn a_therapist_keeps_notes_and_staff_book_around_a_conflict(db: &TestDb, javascript: bool) {
+    if !browser_installed() {
+        return;
+    }
+    let axe = if javascript { axe() } else { None };
+    let base = serve(db).await;
+    // The practice: an admin, a therapist with a login and one without, a family with a child,
+    // and a joint session tomorrow at ten.
+    let (admin_id, _) = register(&base, "boss").await;
+    db.store().set_role(carenest_domain::ids::UserId(admin_id), carenest_domain::accounts::Role::Admin).await.unwrap();
+    let admin = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "boss", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (tess_user, _) = register(&base, "tess").await;
+    let tess = api(&base, &admin, "/api/v1/therapists", serde_json::json!({"name": "Tess", "userId": tess_user})).await
+        ["id"]
+        .clone();
+    let bram = api(&base, &admin, "/api/v1/therapists", serde_json::json!({"name": "Bram"})).await["id"].clone();
+    let (_, anna) = register(&base, "anna").await;
+    api(
+        &base,
+        &anna,
+        "/api/v1/parent-profile",
+        serde_json::json!({"name": "Anna", "stressLevel": "low", "experienceLevel": "first_time"}),
+    )
+    .await;
+    let noor = api(&base, &anna, "/api/v1/children", serde_json::json!({"name": "Noor", "age": 4})).await["id"].clone();
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive();
+    let session = serde_json::json!({"date": tomorrow, "startTime": "10:00", "endTime": "10:45", "therapistIds": [tess, bram], "childProfileId": noor});
+    let booked = api(&base, &admin, "/api/v1/sessions", session).await["id"].clone();
+
+    let driver = Driver::start().await;
+    let browser = driver.browser(javascript, 360).await;
+    sign_in(&browser, &base, "tess").await;
+    click(&browser, "nav a[href='/week']").await;
+    browser.goto(&format!("{base}/week?date={tomorrow}")).await.unwrap();
+    shows(&browser, "10:00–10:45").await;
+    check_page(&browser, axe.as_deref(), "a therapist's week").await;
+    click(&browser, &format!("a[href='/session/{booked}']")).await;
+    at(&browser, &format!("/session/{booked}")).await;
+    check_page(&browser, axe.as_deref(), "a session").await;
+    assert!(browser.find(By::Css("form[action$='/move']")).await.is_err(), "a therapist can't move sessions");
+    fill(&browser, "notes", "Werkte goed mee.").await;
+    submit(&browser, "form[action$='/notes']").await;
+    shows(&browser, "Notities bewaard").await;
+    browser.goto(&format!("{base}/session/{booked}")).await.unwrap();
+    let note = browser.find(By::Id("notes")).await.unwrap().prop("value").await.unwrap().unwrap_or_default();
+    assert_eq!(note, "Werkte goed mee.");
+    click(&browser, "form[action='/logout'] button").await;
+    at(&browser, "/login").await;
+
+    // Staff try the same therapists a quarter of an hour later: refused, and told why.
+    sign_in(&browser, &base, "boss").await;
+    let clash =
+        format!("{base}/book?date={tomorrow}&startTime=10:15&endTime=11:00&therapistIds={tess}&therapistIds={bram}");
+    browser.goto(&clash).await.unwrap();
+    check_page(&browser, axe.as_deref(), "booking").await;
+    click(&browser, "main form button[type=submit]:not([formaction])").await;
+    shows(&browser, "Tess heeft al een sessie op").await;
+    shows(&browser, "Bram heeft al een sessie op").await;
+    check_page(&browser, axe.as_deref(), "booking with conflicts").await;
+    // A free slot for both instead, booked for Noor.
+    click(&browser, "button[formaction='/free']").await;
+    at(&browser, "/free").await;
+    check_page(&browser, axe.as_deref(), "free slots").await;
+    click(&browser, "main li a").await;
+    at(&browser, "/book").await;
+    fill(&browser, "child", "noor").await;
+    click(&browser, "button[formaction='/book/find-child']").await;
+    until("Noor among the children", || async {
+        browser.find(By::Css("#childProfileId option[value]:not([value=''])")).await.is_ok()
+    })
+    .await;
+    browser.find(By::Css("#childProfileId option:nth-child(2)")).await.unwrap().click().await.unwrap();
+    click(&browser, "main form button[type=submit]:not([formaction])").await;
+    shows(&browser, "1 sessie(s) geboekt").await;
+    browser.goto(&format!("{base}/practice?view=week&date={tomorrow}")).await.unwrap();
+    check_page(&browser, axe.as_deref(), "the practice's week").await;
+    let week = text(&browser).await;
+    assert!(week.matches("Tess, Bram").count() >= 2 || week.matches("Bram, Tess").count() >= 2, "{week}");
+    if javascript {
+        screenshot(&browser, "practice-week").await;
+    }
+    browser.quit().await.unwrap();
+}
+
+async fn a_therapist_keeps_notes_and_staff_book_around_a_conflict_with_scripts(db: &TestDb) {
+    a_therapist_keeps_notes_and_staff_book_around_a_conflict(db, true).await;
+}
+
+async fn a_therapist_keeps_notes_and_staff_book_around_a_conflict_without_scripts(db: &TestDb) {
+    a_therapist_keeps_notes_and_staff_book_around_a_conflict(db, false).await;
+}
+
 async fn a_parent_signs_up_and_keeps_a_family_with_scripts(db: &TestDb) {
     a_parent_signs_up_and_keeps_a_family(db, true).await;
 }
@@ -368,4 +501,6 @@ async fn a_parent_signs_up_and_keeps_a_family_without_scripts(db: &TestDb) {
 on_both_backends!(
     a_parent_signs_up_and_keeps_a_family_with_scripts,
     a_parent_signs_up_and_keeps_a_family_without_scripts,
+    a_therapist_keeps_notes_and_staff_book_around_a_conflict_with_scripts,
+    a_therapist_keeps_notes_and_staff_book_around_a_conflict_without_scripts,
 );

@@ -73,6 +73,29 @@ impl<D: Dialect> SqlStore<D> {
     }
 }
 
+impl<D: Dialect> SqlStore<D> {
+    /// Appends one audit row per child that `actor` read, for the child's family (none when
+    /// the actor is that family), in one statement.
+    pub(crate) async fn audit_child_reads(
+        &self,
+        conn: &mut Conn<D>,
+        actor: Actor,
+        children: &[i64],
+    ) -> StoreResult<()> {
+        let sql = Sql::new(format!(
+            "{INSERT} SELECT $1, $2, $3, 'read', 'child_profile', c.id, p.user_id, $1, $1
+             FROM child_profiles c JOIN parent_profiles p ON p.id = c.parent_profile_id
+             WHERE {} AND p.user_id <> $2",
+            D::in_list("c.id", 4)
+        ))
+        .arg(self.now())
+        .arg(actor.user)
+        .arg(actor.role.as_str())
+        .arg(children.to_vec());
+        self.execute(conn, sql).await.map(drop)
+    }
+}
+
 #[async_trait]
 impl<D: Dialect> AuditStore for SqlStore<D> {
     async fn record_session_reads(&self, actor: Actor, sessions: &[SessionId]) -> StoreResult<()> {

@@ -11,6 +11,11 @@ use crate::availability::{booked_query, Dates};
 use crate::rows::{self, Columns, SESSION, THERAPIST};
 use crate::{Conn, Dialect, Inspect, Sql, SqlStore};
 
+/// A `LIKE` pattern that finds `text` anywhere, its wildcards taken literally.
+fn contains_pattern(text: &str) -> String {
+    format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
 fn ids<T>(items: &[T], id: fn(&T) -> i64) -> Vec<i64> {
     items.iter().map(id).collect()
 }
@@ -193,7 +198,7 @@ impl<D: Dialect> SchedulingStore for SqlStore<D> {
         search: Option<&str>,
         page: PageRequest<TherapistKey>,
     ) -> StoreResult<Page<Therapist, TherapistKey>> {
-        let pattern = search.map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        let pattern = search.map(contains_pattern);
         let (after_name, after_id) = page.after.clone().map_or((None, 0), |(name, id)| (Some(name), id.0));
         let sql = Sql::new(format!(
             "SELECT {THERAPIST} FROM therapists
@@ -444,6 +449,33 @@ impl<D: Dialect> SchedulingStore for SqlStore<D> {
         let session = self.sessions_by_id(&mut tx, &[id.0]).await?.remove(0);
         self.commit(tx).await?;
         Ok(session)
+    }
+
+    async fn children_for_booking(&self, search: &str, limit: i64, actor: Actor) -> StoreResult<Vec<ChildChoice>> {
+        let pattern = contains_pattern(search);
+        let mut tx = self.write().await?;
+        let sql = Sql::new(format!(
+            "SELECT c.id, c.name, u.username FROM child_profiles c
+             JOIN parent_profiles p ON p.id = c.parent_profile_id JOIN users u ON u.id = p.user_id
+             WHERE {} OR {} ORDER BY c.name, c.id LIMIT $2",
+            D::matches_ci("c.name", 1),
+            D::matches_ci("u.username", 1)
+        ))
+        .arg(pattern.as_str())
+        .arg(limit);
+        let choices = self
+            .all(&mut tx, sql)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(ChildChoice { id: ChildId(row.int("id")?), name: row.text("name")?, family: row.text("username")? })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        if !choices.is_empty() {
+            self.audit_child_reads(&mut tx, actor, &ids(&choices, |c| c.id.0)).await?;
+        }
+        self.commit(tx).await?;
+        Ok(choices)
     }
 
     async fn remove_session_therapist(&self, id: SessionId, therapist: TherapistId, actor: Actor) -> StoreResult<()> {

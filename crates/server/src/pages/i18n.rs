@@ -110,11 +110,12 @@ mod tests {
         let source = include_str!("../../locales/nl/main.ftl");
         for key in &dutch {
             let line = source.lines().find(|l| l.starts_with(&format!("{key} = "))).unwrap();
-            let args: Vec<(&'static str, String)> = ["name", "age", "title", "minutes"]
-                .into_iter()
-                .filter(|name| line.contains(&format!("${name}")))
-                .map(|name| (name, "x".to_owned()))
-                .collect();
+            let args: Vec<(&'static str, String)> =
+                ["name", "age", "title", "minutes", "date", "time", "count", "first", "step", "steps"]
+                    .into_iter()
+                    .filter(|name| line.contains(&format!("${name}")))
+                    .map(|name| (name, "x".to_owned()))
+                    .collect();
             for lang in Lang::ALL {
                 assert_ne!(lang.text_with(key, &args), *key, "{key} has no {} text", lang.code());
             }

@@ -96,7 +96,7 @@ struct CsrfOnly {
 }
 
 /// Where calendar apps reach a feed: `public_url`, else the host this request came to.
-fn feed_url(state: &AppState, headers: &HeaderMap, secret: &str) -> String {
+pub(super) fn feed_url(state: &AppState, headers: &HeaderMap, secret: &str) -> String {
     let base = state.app.settings().public_url.clone().unwrap_or_else(|| {
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:8080");
         format!("http://{host}")

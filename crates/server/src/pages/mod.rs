@@ -12,6 +12,7 @@ mod family;
 pub mod i18n;
 mod me;
 mod onboarding;
+mod schedule;
 
 use std::sync::LazyLock;
 
@@ -55,6 +56,7 @@ pub fn router() -> Router<AppState> {
         .merge(family::router())
         .merge(me::router())
         .merge(onboarding::router())
+        .merge(schedule::router())
         .route("/static/{file}", get(static_file))
         .layer(middleware::from_fn(refuse_cross_site_posts))
         .layer(middleware::from_fn(page_headers))
@@ -206,7 +208,7 @@ impl FromRequestParts<AppState> for Member {
 impl Member {
     /// The frame of a page with this title key.
     pub fn chrome(&self, title: &str) -> Chrome {
-        Chrome::new(self.lang, title, Some(self.csrf.clone()), self.back.clone())
+        Chrome::new(self.lang, title, Some(self.csrf.clone()), self.back.clone()).for_role(self.caller.role())
     }
 
     /// The refusal of a form whose CSRF token is not this session's; none for its own.
@@ -217,7 +219,11 @@ impl Member {
 
 impl Visitor {
     pub fn chrome(&self, title: &str) -> Chrome {
-        Chrome::new(self.lang, title, self.csrf.clone(), self.back.clone())
+        let chrome = Chrome::new(self.lang, title, self.csrf.clone(), self.back.clone());
+        match &self.caller {
+            Some(caller) => chrome.for_role(caller.role()),
+            None => chrome,
+        }
     }
 }
 
@@ -230,11 +236,27 @@ pub struct Chrome {
     pub stylesheet: &'static str,
     /// This page's path, for the language switch to come back to.
     pub path: String,
+    /// The signed-in user's role: what the navigation offers.
+    role: Option<carenest_domain::accounts::Role>,
 }
 
 impl Chrome {
     fn new(lang: Lang, title: &str, csrf: Option<String>, path: String) -> Self {
-        Self { lang, title: lang.text(title), csrf, stylesheet: STYLESHEET_PATH.as_str(), path }
+        Self { lang, title: lang.text(title), csrf, stylesheet: STYLESHEET_PATH.as_str(), path, role: None }
+    }
+
+    fn for_role(self, role: carenest_domain::accounts::Role) -> Self {
+        Self { role: Some(role), ..self }
+    }
+
+    /// Practice staff: the practice's schedule and booking.
+    pub fn staff(&self) -> bool {
+        self.role == Some(carenest_domain::accounts::Role::Admin)
+    }
+
+    /// A therapist (or staff): a week of sessions.
+    pub fn therapist(&self) -> bool {
+        matches!(self.role, Some(carenest_domain::accounts::Role::Therapist | carenest_domain::accounts::Role::Admin))
     }
 
     /// The text of a key in the page's language.
