@@ -271,6 +271,12 @@ async fn a_parent_signs_up_and_keeps_a_family(db: &TestDb, javascript: bool) {
     submit(&browser, "main form").await;
     at(&browser, "/home").await;
     shows(&browser, "4 jaar").await;
+    click(&browser, "a[href$='/edit']").await;
+    check_page(&browser, axe.as_deref(), "child, edited").await;
+    fill(&browser, "age", "5").await;
+    submit(&browser, "main form").await;
+    at(&browser, "/home").await;
+    shows(&browser, "5 jaar").await;
 
     click(&browser, "a[href='/goals/new']").await;
     at(&browser, "/goals/new").await;
@@ -478,6 +484,33 @@ async fn a_therapist_keeps_notes_and_staff_book_around_a_conflict(db: &TestDb, j
     assert!(week.matches("Tess, Bram").count() >= 2 || week.matches("Bram, Tess").count() >= 2, "{week}");
     if javascript {
         screenshot(&browser, "practice-week").await;
+    }
+    let staff_pages = [
+        (format!("/week?date={tomorrow}&therapist={tess}"), "a therapist's week, for staff"),
+        (format!("/session/{booked}"), "a session, for staff"),
+        (format!("/practice?view=day&date={tomorrow}"), "the practice's day"),
+        (format!("/practice?view=week&date={tomorrow}"), "the practice's week"),
+        ("/book".to_owned(), "booking"),
+        ("/staff/therapists".to_owned(), "therapists"),
+        (format!("/staff/therapists/{tess}"), "working hours and time off"),
+        ("/staff/users".to_owned(), "users and roles"),
+        ("/staff/audit".to_owned(), "the audit log"),
+    ];
+    for language in ["nl", "en"] {
+        if language == "en" {
+            browser.goto(&format!("{base}/home")).await.unwrap();
+            browser.find(By::Css("#lang option[value=en]")).await.unwrap().click().await.unwrap();
+            click(&browser, "form.language button").await;
+            until("English", || async { lang(&browser).await == "en" }).await;
+        }
+        for (path, name) in &staff_pages {
+            browser.goto(&format!("{base}{path}")).await.unwrap();
+            until(name, || async {
+                browser.current_url().await.is_ok_and(|url| url.as_str().ends_with(path.as_str()))
+            })
+            .await;
+            check_page(&browser, axe.as_deref(), name).await;
+        }
     }
     browser.quit().await.unwrap();
 }

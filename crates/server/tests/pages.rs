@@ -148,7 +148,146 @@ async fn the_data_download_is_the_apis_export(db: &TestDb) {
     assert!(document["reminders"].is_array() && document["accessLog"].is_array());
 }
 
+async fn a_parent_edits_a_child_moves_a_goal_on_and_turns_reminders_off(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, anna) = app.parent("anna").await;
+    let child = app.post("/api/v1/children", &anna, json!({"name": "Noor", "age": 4})).await.json()["id"].clone();
+    let goal = app.post("/api/v1/goals", &anna, json!({"title": "Sleep"})).await.json()["id"].clone();
+    let cookie = sign_in(&app, "anna").await;
+    let edit = page(&app, Method::GET, &format!("/children/{child}/edit"), &cookie, "", &[]).await;
+    assert!(edit.text.contains("value=\"Noor\""), "{}", edit.text);
+    let token = csrf(&edit.text);
+    let renamed = page(
+        &app,
+        Method::POST,
+        &format!("/children/{child}"),
+        &cookie,
+        &format!("csrf={token}&name=Noor+Bakker&age=5"),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&renamed), "/home", "{}", renamed.text);
+    assert_eq!(app.get(&format!("/api/v1/children/{child}"), &anna).await.json()["age"], 5);
+    let moved = page(
+        &app,
+        Method::POST,
+        &format!("/goals/{goal}/progress"),
+        &cookie,
+        &format!("csrf={token}&progress=70&status=paused"),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&moved), "/home");
+    let stored = app.get(&format!("/api/v1/goals/{goal}"), &anna).await.json();
+    assert_eq!((stored["progress"].clone(), stored["status"].clone()), (json!(70), json!("paused")));
+    let off = page(&app, Method::POST, "/account/notifications", &cookie, &format!("csrf={token}"), &[]).await;
+    assert_eq!(off.status, 200);
+    assert_eq!(app.get("/api/v1/me/notifications", &anna).await.json()["sessionReminders"], false);
+    page(&app, Method::POST, "/account/notifications", &cookie, &format!("csrf={token}&sessionReminders=on"), &[])
+        .await;
+    assert_eq!(app.get("/api/v1/me/notifications", &anna).await.json()["sessionReminders"], true);
+    let (_, _) = app.parent("ben").await;
+    let ben = sign_in(&app, "ben").await;
+    assert_eq!(page(&app, Method::GET, &format!("/children/{child}/edit"), &ben, "", &[]).await.status, 404);
+}
+
+async fn staff_keep_therapists_their_hours_time_off_and_roles_and_read_the_audit_log(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, admin) = app.admin(db, "boss").await;
+    let (tess_user, _) = app.register("tess").await;
+    let cookie = sign_in(&app, "boss").await;
+    let list = page(&app, Method::GET, "/staff/therapists", &cookie, "", &[]).await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    let token = csrf(&list.text);
+    let added = page(
+        &app,
+        Method::POST,
+        "/staff/therapists",
+        &cookie,
+        &format!("csrf={token}&name=Tess&userId={tess_user}"),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&added), "/staff/therapists", "{}", added.text);
+    let tess = app.get("/api/v1/therapists", &admin).await.json()["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(app.get("/api/v1/users", &admin).await.json()["items"][1]["role"], "therapist");
+
+    let hours = format!("csrf={token}&hours-1=09:00-12:00%2C+13:00-17:00&hours-3=nine+to+five");
+    let unreadable = page(&app, Method::POST, &format!("/staff/therapists/{tess}/hours"), &cookie, &hours, &[]).await;
+    assert_eq!(unreadable.status, 422);
+    assert!(
+        unreadable.text.contains("id=\"hours-3-error\"") && unreadable.text.contains("nine to five"),
+        "what was typed stays"
+    );
+    let hours = format!("csrf={token}&hours-1=09:00-12:00%2C+13:00-17:00&hours-3=09:00-17:00");
+    let saved = page(&app, Method::POST, &format!("/staff/therapists/{tess}/hours"), &cookie, &hours, &[]).await;
+    assert_eq!(location(&saved), format!("/staff/therapists/{tess}"));
+    let weekly = app.get(&format!("/api/v1/therapists/{tess}/working-hours"), &admin).await.json()["weekly"].clone();
+    assert_eq!(weekly.as_array().unwrap().len(), 3, "{weekly}");
+    let off = format!("csrf={token}&startDate=2027-01-04&endDate=2027-01-08&reason=holiday");
+    page(&app, Method::POST, &format!("/staff/therapists/{tess}/time-off"), &cookie, &off, &[]).await;
+    let shown = page(&app, Method::GET, &format!("/staff/therapists/{tess}"), &cookie, "", &[]).await;
+    assert!(shown.text.contains("holiday") && shown.text.contains("09:00-12:00, 13:00-17:00"), "{}", shown.text);
+
+    let users = page(&app, Method::GET, "/staff/users", &cookie, "", &[]).await;
+    assert!(users.text.contains("tess"));
+    let promoted = page(
+        &app,
+        Method::POST,
+        &format!("/staff/users/{tess_user}/role"),
+        &cookie,
+        &format!("csrf={token}&role=admin"),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&promoted), "/staff/users");
+    assert_eq!(app.get("/api/v1/users", &admin).await.json()["items"][1]["role"], "admin");
+    let audit = page(&app, Method::GET, "/staff/audit", &cookie, "", &[]).await;
+    assert_eq!(audit.status, 200);
+
+    // A parent gets none of it.
+    app.parent("anna").await;
+    let anna = sign_in(&app, "anna").await;
+    for path in ["/staff/therapists", "/staff/users", "/staff/audit", "/practice", "/book"] {
+        assert_eq!(page(&app, Method::GET, path, &anna, "", &[]).await.status, 403, "{path}");
+    }
+}
+
+async fn staff_move_a_session_around_a_conflict_and_cancel_it(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, admin) = app.admin(db, "boss").await;
+    let bram = app.post("/api/v1/therapists", &admin, json!({"name": "Bram"})).await.json()["id"].clone();
+    let book = |start: &str, end: &str| json!({"date": "2027-03-15", "startTime": start, "endTime": end, "therapistIds": [bram.clone()]});
+    let first = app.post("/api/v1/sessions", &admin, book("09:00", "10:00")).await.json()["id"].clone();
+    let second = app.post("/api/v1/sessions", &admin, book("11:00", "12:00")).await.json()["id"].clone();
+    let cookie = sign_in(&app, "boss").await;
+    let shown = page(&app, Method::GET, &format!("/session/{second}"), &cookie, "", &[]).await;
+    assert!(shown.text.contains("action=\"/session/") && shown.text.contains("/move\""), "staff may move it");
+    let token = csrf(&shown.text);
+    let onto_first = format!("csrf={token}&date=2027-03-15&startTime=09:30&endTime=10:30");
+    let refused = page(&app, Method::POST, &format!("/session/{second}/move"), &cookie, &onto_first, &[]).await;
+    assert_eq!(refused.status, 409);
+    assert!(
+        refused.text.contains("Bram heeft al een sessie op maandag 15 maart 2027 van 09:00–10:00"),
+        "{}",
+        refused.text
+    );
+    assert_eq!(app.get(&format!("/api/v1/sessions/{second}"), &admin).await.json()["startTime"], "11:00:00");
+    let later = format!("csrf={token}&date=2027-03-15&startTime=13:00&endTime=14:00");
+    let moved = page(&app, Method::POST, &format!("/session/{second}/move"), &cookie, &later, &[]).await;
+    assert_eq!(location(&moved), format!("/session/{second}?saved=moved"));
+    let said = page(&app, Method::GET, location(&moved), &cookie, "", &[]).await;
+    assert!(said.text.contains("Sessie verplaatst."));
+    let cancelled =
+        page(&app, Method::POST, &format!("/session/{first}/cancel"), &cookie, &format!("csrf={token}"), &[]).await;
+    assert_eq!(location(&cancelled), format!("/session/{first}?saved=cancelled"));
+    assert_eq!(app.get(&format!("/api/v1/sessions/{first}"), &admin).await.json()["status"], "cancelled");
+}
+
 on_both_backends!(
+    staff_move_a_session_around_a_conflict_and_cancel_it,
+    staff_keep_therapists_their_hours_time_off_and_roles_and_read_the_audit_log,
+    a_parent_edits_a_child_moves_a_goal_on_and_turns_reminders_off,
     pages_ask_for_a_sign_in_and_carry_their_security_headers,
     a_form_without_the_sessions_csrf_token_or_from_another_site_changes_nothing,
     a_refused_form_comes_back_with_each_error_next_to_its_field,

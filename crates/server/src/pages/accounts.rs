@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::i18n::Lang;
 use super::{
-    cookie, error_page, filled, page, set_cookie, Chrome, FormErrors, Member, Refusal, Visitor, LANGUAGE_COOKIE,
-    SESSION_COOKIE,
+    cookie, error_page, filled, page, set_cookie, Chrome, CsrfOnly, FormErrors, Member, Refusal, Visitor,
+    LANGUAGE_COOKIE, SESSION_COOKIE,
 };
 use crate::network::ClientAddress;
 use crate::AppState;
@@ -137,13 +137,7 @@ async fn register(
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-async fn logout(State(state): State<AppState>, member: Member, Form(form): Form<CsrfForm>) -> Response {
+async fn logout(State(state): State<AppState>, member: Member, Form(form): Form<CsrfOnly>) -> Response {
     if let Some(refused) = member.forged(&form.csrf) {
         return refused;
     }

@@ -11,7 +11,7 @@ use carenest_domain::ids::{ChildId, GoalId};
 use carenest_domain::time::parse_date;
 use serde::Deserialize;
 
-use super::{error_page, filled, page, Chrome, FormErrors, Member, Refusal};
+use super::{error_page, filled, page, About, Chrome, CsrfOnly, FormErrors, Member, Refusal};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -20,6 +20,8 @@ pub fn router() -> Router<AppState> {
         .route("/profile", get(profile_form).post(save_profile))
         .route("/children/new", get(child_form))
         .route("/children", post(add_child))
+        .route("/children/{id}/edit", get(edit_child_form))
+        .route("/children/{id}", post(edit_child))
         .route("/children/{id}/delete", post(remove_child))
         .route("/goals/new", get(goal_form))
         .route("/goals", post(add_goal))
@@ -51,6 +53,17 @@ impl HomePage {
 
     fn status(&self, goal: &ParentingGoal) -> String {
         self.chrome.t(&format!("status-{}", goal.status.as_str()))
+    }
+
+    /// The statuses a goal can take, with whether it has it.
+    fn statuses(&self, goal: &ParentingGoal) -> Vec<(&'static str, String, bool)> {
+        ["active", "paused", "completed", "archived"]
+            .map(|status| (status, self.chrome.t(&format!("status-{status}")), goal.status.as_str() == status))
+            .to_vec()
+    }
+
+    fn edit_label(&self, child: &ChildProfile) -> String {
+        self.chrome.lang.text_with("child-edit", &[("name", child.name.clone())])
     }
 }
 
@@ -90,21 +103,15 @@ struct ProfileForm {
 #[template(path = "pages/profile.html")]
 struct ProfilePage {
     chrome: Chrome,
+    about: About,
     form: ProfileForm,
     errors: FormErrors,
 }
 
 impl ProfilePage {
-    fn choices(&self, kind: &str, values: &[&'static str]) -> Vec<(&'static str, String)> {
-        values.iter().map(|value| (*value, self.chrome.t(&format!("{kind}-{value}")))).collect()
-    }
-
-    fn stress_levels(&self) -> Vec<(&'static str, String)> {
-        self.choices("stress", &["low", "moderate", "high", "very_high"])
-    }
-
-    fn experience_levels(&self) -> Vec<(&'static str, String)> {
-        self.choices("experience", &["first_time", "experienced", "multiple_children"])
+    fn new(member: &Member, form: ProfileForm, errors: FormErrors) -> Self {
+        let about = About::new(member.lang, &form.name, &form.stress_level, &form.experience_level);
+        Self { chrome: member.chrome("profile-title"), about, form, errors }
     }
 }
 
@@ -122,7 +129,7 @@ async fn profile_form(State(state): State<AppState>, member: Member) -> Response
         }
         Err(error) => return error_page(member.lang, &error),
     };
-    page(&ProfilePage { chrome: member.chrome("profile-title"), form, errors: FormErrors::default() }, StatusCode::OK)
+    page(&ProfilePage::new(&member, form, FormErrors::default()), StatusCode::OK)
 }
 
 async fn save_profile(State(state): State<AppState>, member: Member, Form(form): Form<ProfileForm>) -> Response {
@@ -143,10 +150,7 @@ async fn save_profile(State(state): State<AppState>, member: Member, Form(form):
     match saved {
         Ok(_) => Redirect::to("/home").into_response(),
         Err(error) => match Refusal::of(member.lang, error) {
-            Refusal::Form(errors) => page(
-                &ProfilePage { chrome: member.chrome("profile-title"), form, errors },
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ),
+            Refusal::Form(errors) => page(&ProfilePage::new(&member, form, errors), StatusCode::UNPROCESSABLE_ENTITY),
             Refusal::Page(response) => response,
         },
     }
@@ -168,44 +172,83 @@ struct ChildForm {
 #[template(path = "pages/child.html")]
 struct ChildPage {
     chrome: Chrome,
+    /// The child being edited; none while adding one.
+    id: Option<i64>,
     form: ChildForm,
     errors: FormErrors,
 }
 
+impl ChildPage {
+    fn new(member: &Member, id: Option<i64>, form: ChildForm, errors: FormErrors) -> Self {
+        let title = if id.is_some() { "child-edit-title" } else { "child-title" };
+        Self { chrome: member.chrome(title), id, form, errors }
+    }
+
+    fn action(&self) -> String {
+        self.id.map_or_else(|| "/children".to_owned(), |id| format!("/children/{id}"))
+    }
+}
+
 async fn child_form(member: Member) -> Response {
-    let empty =
-        ChildPage { chrome: member.chrome("child-title"), form: ChildForm::default(), errors: FormErrors::default() };
-    page(&empty, StatusCode::OK)
+    page(&ChildPage::new(&member, None, ChildForm::default(), FormErrors::default()), StatusCode::OK)
+}
+
+async fn edit_child_form(State(state): State<AppState>, member: Member, Path(id): Path<i64>) -> Response {
+    match state.app.child(&member.caller, ChildId(id)).await {
+        Ok(child) => {
+            let form = ChildForm {
+                name: child.name,
+                age: child.age.to_string(),
+                special_needs: child.special_needs.join(", "),
+                ..ChildForm::default()
+            };
+            page(&ChildPage::new(&member, Some(id), form, FormErrors::default()), StatusCode::OK)
+        }
+        Err(error) => error_page(member.lang, &error),
+    }
+}
+
+/// A child's fields as the application takes them.
+fn child_input(form: &ChildForm) -> ChildInput {
+    let age = form.age.trim();
+    ChildInput {
+        name: filled(&form.name),
+        age: if age.is_empty() { None } else { Some(age.parse().unwrap_or(-1)) },
+        special_needs: Some(form.special_needs.split(',').filter_map(filled).collect()),
+        ..ChildInput::default()
+    }
+}
+
+/// After adding or changing a child: the overview, or the form again with its errors.
+fn child_saved<T>(member: &Member, id: Option<i64>, form: ChildForm, outcome: Result<T, AppError>) -> Response {
+    match outcome {
+        Ok(_) => Redirect::to("/home").into_response(),
+        Err(error) => match Refusal::of(member.lang, error) {
+            Refusal::Form(errors) => page(&ChildPage::new(member, id, form, errors), StatusCode::UNPROCESSABLE_ENTITY),
+            Refusal::Page(response) => response,
+        },
+    }
 }
 
 async fn add_child(State(state): State<AppState>, member: Member, Form(form): Form<ChildForm>) -> Response {
     if let Some(refused) = member.forged(&form.csrf) {
         return refused;
     }
-    let age = form.age.trim();
-    let needs: Vec<String> = form.special_needs.split(',').filter_map(filled).collect();
-    let input = ChildInput {
-        name: filled(&form.name),
-        age: if age.is_empty() { None } else { Some(age.parse().unwrap_or(-1)) },
-        special_needs: Some(needs),
-        ..ChildInput::default()
-    };
-    match state.app.create_child(&member.caller, input).await {
-        Ok(_) => Redirect::to("/home").into_response(),
-        Err(error) => match Refusal::of(member.lang, error) {
-            Refusal::Form(errors) => page(
-                &ChildPage { chrome: member.chrome("child-title"), form, errors },
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ),
-            Refusal::Page(response) => response,
-        },
-    }
+    let outcome = state.app.create_child(&member.caller, child_input(&form)).await;
+    child_saved(&member, None, form, outcome)
 }
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
+async fn edit_child(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<i64>,
+    Form(form): Form<ChildForm>,
+) -> Response {
+    if let Some(refused) = member.forged(&form.csrf) {
+        return refused;
+    }
+    let outcome = state.app.update_child(&member.caller, ChildId(id), child_input(&form)).await;
+    child_saved(&member, Some(id), form, outcome)
 }
 
 async fn remove_child(
@@ -308,9 +351,11 @@ struct ProgressForm {
     csrf: String,
     #[serde(default)]
     progress: String,
+    #[serde(default)]
+    status: String,
 }
 
-/// Sets a goal's progress in one action, from the overview.
+/// Sets a goal's progress and status in one action, from the overview.
 async fn goal_progress(
     State(state): State<AppState>,
     member: Member,
@@ -321,7 +366,7 @@ async fn goal_progress(
         return refused;
     }
     let progress = form.progress.trim().parse::<i64>().unwrap_or(-1);
-    let input = GoalInput { progress: Some(progress), ..GoalInput::default() };
+    let input = GoalInput { progress: Some(progress), status: filled(&form.status), ..GoalInput::default() };
     match state.app.update_goal(&member.caller, GoalId(id), input).await {
         Ok(_) => Redirect::to("/home").into_response(),
         Err(AppError::Invalid(_)) => {

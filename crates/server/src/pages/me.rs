@@ -11,11 +11,13 @@ use carenest_app::dates::{clock, long_date};
 use carenest_domain::audit::AuditEntry;
 use carenest_domain::family::GoalInput;
 use carenest_domain::page::PageRequest;
-use carenest_domain::scheduling::{Session, SessionFilter};
+use carenest_domain::scheduling::SessionFilter;
 use carenest_domain::suggestions::Suggestion;
 use serde::Deserialize;
 
-use super::{error_page, page, set_cookie, Chrome, FormErrors, Member, Refusal, SESSION_COOKIE};
+use super::schedule::Entry;
+use super::{error_page, page, set_cookie, Chrome, CsrfOnly, FormErrors, Member, Refusal, SESSION_COOKIE};
+use crate::routes::availability::feed_url;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -28,34 +30,17 @@ pub fn router() -> Router<AppState> {
         .route("/access-log", get(access_log))
         .route("/account", get(account))
         .route("/account/export", get(export))
+        .route("/account/notifications", post(notifications))
         .route("/account/delete", post(erase))
-}
-
-/// A session as a list shows it, in the page's language.
-pub struct SessionLine {
-    pub day: String,
-    pub time: String,
-    pub therapists: String,
-    pub cancelled: bool,
-}
-
-impl SessionLine {
-    pub fn of(session: &Session, language: &str) -> Self {
-        Self {
-            day: long_date(session.date, language),
-            time: format!("{}–{}", clock(session.start_time), clock(session.end_time)),
-            therapists: session.therapists.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "),
-            cancelled: session.status == carenest_domain::scheduling::SessionStatus::Cancelled,
-        }
-    }
 }
 
 #[derive(askama::Template)]
 #[template(path = "pages/sessions.html")]
 struct SessionsPage {
     chrome: Chrome,
-    upcoming: Vec<SessionLine>,
-    past: Vec<SessionLine>,
+    /// Each session with its day, in the page's language.
+    upcoming: Vec<(String, Entry)>,
+    past: Vec<(String, Entry)>,
     /// A calendar URL just made, shown once.
     feed_url: Option<String>,
 }
@@ -78,8 +63,8 @@ async fn sessions_page(state: &AppState, member: &Member, feed_url: Option<Strin
     };
     let sessions = SessionsPage {
         chrome: member.chrome("sessions-title"),
-        upcoming: upcoming.iter().map(|s| SessionLine::of(s, code)).collect(),
-        past: past.iter().rev().map(|s| SessionLine::of(s, code)).collect(),
+        upcoming: upcoming.iter().map(|s| (long_date(s.date, code), Entry::of(s))).collect(),
+        past: past.iter().rev().map(|s| (long_date(s.date, code), Entry::of(s))).collect(),
         feed_url,
     };
     page(&sessions, StatusCode::OK)
@@ -87,21 +72,6 @@ async fn sessions_page(state: &AppState, member: &Member, feed_url: Option<Strin
 
 async fn sessions(State(state): State<AppState>, member: Member) -> Response {
     sessions_page(&state, &member, None).await
-}
-
-#[derive(Deserialize)]
-struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
-/// Where calendar apps reach a feed: `public_url`, else the host this request came to.
-pub(super) fn feed_url(state: &AppState, headers: &HeaderMap, secret: &str) -> String {
-    let base = state.app.settings().public_url.clone().unwrap_or_else(|| {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:8080");
-        format!("http://{host}")
-    });
-    format!("{}/feeds/{secret}.ics", base.trim_end_matches('/'))
 }
 
 async fn new_calendar(
@@ -114,7 +84,7 @@ async fn new_calendar(
         return refused;
     }
     match state.app.new_family_feed(&member.caller).await {
-        Ok(link) => sessions_page(&state, &member, Some(feed_url(&state, &headers, &link.secret))).await,
+        Ok(link) => sessions_page(&state, &member, Some(feed_url(&state, &headers, &link))).await,
         Err(error) => error_page(member.lang, &error),
     }
 }
@@ -227,11 +197,54 @@ async fn access_log(State(state): State<AppState>, member: Member) -> Response {
 #[template(path = "pages/account.html")]
 struct AccountPage {
     chrome: Chrome,
+    reminders: bool,
+    saved: bool,
     errors: FormErrors,
 }
 
-async fn account(member: Member) -> Response {
-    page(&AccountPage { chrome: member.chrome("account-title"), errors: FormErrors::default() }, StatusCode::OK)
+async fn account_page(
+    state: &AppState,
+    member: &Member,
+    saved: bool,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
+    match state.app.notifications(&member.caller).await {
+        Ok(choices) => {
+            let view = AccountPage {
+                chrome: member.chrome("account-title"),
+                reminders: choices.session_reminders,
+                saved,
+                errors,
+            };
+            page(&view, status)
+        }
+        Err(error) => error_page(member.lang, &error),
+    }
+}
+
+async fn account(State(state): State<AppState>, member: Member) -> Response {
+    account_page(&state, &member, false, FormErrors::default(), StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct NotificationsForm {
+    #[serde(default)]
+    csrf: String,
+    /// A ticked checkbox sends `on`; an unticked one sends nothing.
+    #[serde(default, rename = "sessionReminders")]
+    session_reminders: String,
+}
+
+/// Turns the family's reminder emails on or off.
+async fn notifications(State(state): State<AppState>, member: Member, Form(form): Form<NotificationsForm>) -> Response {
+    if let Some(refused) = member.forged(&form.csrf) {
+        return refused;
+    }
+    match state.app.set_notifications(&member.caller, form.session_reminders == "on").await {
+        Ok(_) => account_page(&state, &member, true, FormErrors::default(), StatusCode::OK).await,
+        Err(error) => error_page(member.lang, &error),
+    }
 }
 
 /// Everything held about the user, as the API's export document, to save.
@@ -268,7 +281,7 @@ async fn erase(State(state): State<AppState>, member: Member, Form(form): Form<E
         }
         Err(error) => match Refusal::of(member.lang, error) {
             Refusal::Form(errors) => {
-                page(&AccountPage { chrome: member.chrome("account-title"), errors }, StatusCode::UNPROCESSABLE_ENTITY)
+                account_page(&state, &member, false, errors, StatusCode::UNPROCESSABLE_ENTITY).await
             }
             Refusal::Page(response) => response,
         },

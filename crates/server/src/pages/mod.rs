@@ -13,6 +13,7 @@ pub mod i18n;
 mod me;
 mod onboarding;
 mod schedule;
+mod staff;
 
 use std::sync::LazyLock;
 
@@ -57,6 +58,7 @@ pub fn router() -> Router<AppState> {
         .merge(me::router())
         .merge(onboarding::router())
         .merge(schedule::router())
+        .merge(staff::router())
         .route("/static/{file}", get(static_file))
         .layer(middleware::from_fn(refuse_cross_site_posts))
         .layer(middleware::from_fn(page_headers))
@@ -379,6 +381,38 @@ pub fn error_page(lang: Lang, error: &AppError) -> Response {
         }
         _ => message_page(lang, StatusCode::INTERNAL_SERVER_ERROR, "error-generic"),
     }
+}
+
+/// The "about you" fields the profile page and onboarding's first step share: the name and
+/// the two levels, each level with its choices in the page's language.
+pub struct About {
+    pub name: String,
+    pub stress_level: String,
+    pub experience_level: String,
+    pub stress_levels: Vec<(&'static str, String)>,
+    pub experience_levels: Vec<(&'static str, String)>,
+}
+
+impl About {
+    pub fn new(lang: Lang, name: &str, stress_level: &str, experience_level: &str) -> Self {
+        let choices = |kind: &str, values: &[&'static str]| {
+            values.iter().map(|value| (*value, lang.text(&format!("{kind}-{value}")))).collect()
+        };
+        Self {
+            name: name.to_owned(),
+            stress_level: stress_level.to_owned(),
+            experience_level: experience_level.to_owned(),
+            stress_levels: choices("stress", &["low", "moderate", "high", "very_high"]),
+            experience_levels: choices("experience", &["first_time", "experienced", "multiple_children"]),
+        }
+    }
+}
+
+/// A form that only proves where it comes from.
+#[derive(serde::Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    pub csrf: String,
 }
 
 /// A text field as the application takes it: trimmed, and absent when left empty.

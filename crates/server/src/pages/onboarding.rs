@@ -12,7 +12,7 @@ use carenest_domain::family::{OnboardingInput, ParentProfile, ParentProfileInput
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{error_page, filled, page, Chrome, FormErrors, Member, Refusal};
+use super::{error_page, filled, page, About, Chrome, FormErrors, Member, Refusal};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -29,11 +29,20 @@ const SUPPORT: [&str; 5] = ["partner", "family", "friends", "school", "professio
 struct OnboardingPage {
     chrome: Chrome,
     step: usize,
+    about: About,
     profile: Option<ParentProfile>,
     errors: FormErrors,
 }
 
 impl OnboardingPage {
+    fn new(member: &Member, step: usize, profile: Option<ParentProfile>, errors: FormErrors) -> Self {
+        let about = match &profile {
+            Some(p) => About::new(member.lang, &p.name, p.stress_level.as_str(), p.experience_level.as_str()),
+            None => About::new(member.lang, "", "", ""),
+        };
+        Self { chrome: member.chrome("onboarding-title"), step, about, profile, errors }
+    }
+
     fn progress(&self) -> String {
         self.chrome.lang.text_with(
             "onboarding-progress",
@@ -43,14 +52,6 @@ impl OnboardingPage {
 
     fn step_title(&self) -> String {
         self.chrome.t(&format!("onboarding-{}", STEPS[self.step]))
-    }
-
-    fn name(&self) -> &str {
-        self.profile.as_ref().map_or("", |p| p.name.as_str())
-    }
-
-    fn has(&self, level: &str) -> bool {
-        self.profile.as_ref().is_some_and(|p| p.stress_level.as_str() == level || p.experience_level.as_str() == level)
     }
 
     /// The choices of a list step: value, label, and whether the profile holds it.
@@ -76,16 +77,6 @@ impl OnboardingPage {
     fn support(&self) -> Vec<(&'static str, String, bool)> {
         self.options("support", &SUPPORT, |p| &p.support_network)
     }
-
-    fn stress_levels(&self) -> Vec<(&'static str, String)> {
-        ["low", "moderate", "high", "very_high"].map(|v| (v, self.chrome.t(&format!("stress-{v}")))).to_vec()
-    }
-
-    fn experience_levels(&self) -> Vec<(&'static str, String)> {
-        ["first_time", "experienced", "multiple_children"]
-            .map(|v| (v, self.chrome.t(&format!("experience-{v}"))))
-            .to_vec()
-    }
 }
 
 #[derive(Deserialize)]
@@ -104,8 +95,7 @@ async fn show(State(state): State<AppState>, member: Member, Query(query): Query
         Err(error) => return error_page(member.lang, &error),
     };
     let step = query.step.map_or(reached, |asked| asked.min(reached));
-    let wizard =
-        OnboardingPage { chrome: member.chrome("onboarding-title"), step, profile, errors: FormErrors::default() };
+    let wizard = OnboardingPage::new(&member, step, profile, FormErrors::default());
     page(&wizard, StatusCode::OK)
 }
 
@@ -169,7 +159,7 @@ async fn save(State(state): State<AppState>, member: Member, Form(fields): Form<
         Err(error) => match Refusal::of(member.lang, error) {
             Refusal::Form(errors) => {
                 let profile = app.parent_profile(caller).await.ok();
-                let wizard = OnboardingPage { chrome: member.chrome("onboarding-title"), step, profile, errors };
+                let wizard = OnboardingPage::new(&member, step, profile, errors);
                 page(&wizard, StatusCode::UNPROCESSABLE_ENTITY)
             }
             Refusal::Page(response) => response,

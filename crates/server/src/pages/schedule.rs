@@ -22,7 +22,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use serde::Deserialize;
 
 use super::i18n::Lang;
-use super::{error_page, filled, page, Chrome, FormErrors, Member, Refusal};
+use super::{error_page, filled, page, Chrome, CsrfOnly, FormErrors, Member, Refusal};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -48,7 +48,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn of(session: &Session) -> Self {
+    pub fn of(session: &Session) -> Self {
         Self {
             id: session.id.0,
             time: format!("{}–{}", clock(session.start_time), clock(session.end_time)),
@@ -153,12 +153,6 @@ async fn week(State(state): State<AppState>, member: Member, Query(query): Query
     week_page(&state, &member, query, None).await
 }
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// A new secret calendar link for the therapist's own sessions.
 async fn therapist_calendar(
     State(state): State<AppState>,
@@ -176,7 +170,7 @@ async fn therapist_calendar(
     };
     match state.app.new_therapist_feed(&member.caller, own.id).await {
         Ok(link) => {
-            let url = super::me::feed_url(&state, &headers, &link.secret);
+            let url = crate::routes::availability::feed_url(&state, &headers, &link);
             week_page(&state, &member, WeekQuery { date: None, therapist: None }, Some(url)).await
         }
         Err(error) => error_page(member.lang, &error),

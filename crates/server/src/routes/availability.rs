@@ -220,7 +220,7 @@ pub async fn availability(
 }
 
 /// The URL of a feed: under the configured public URL, else under the host the client used.
-fn feed_url(state: &AppState, headers: &HeaderMap, link: &FeedLink) -> String {
+pub(crate) fn feed_url(state: &AppState, headers: &HeaderMap, link: &FeedLink) -> String {
     let base = state.app.settings().public_url.clone().unwrap_or_else(|| {
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
         format!("http://{host}")
