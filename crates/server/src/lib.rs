@@ -71,7 +71,7 @@ pub fn app(state: AppState) -> Router {
         router = router.merge(routes::ops::metrics_router());
     }
     let router = router
-        .fallback(|| async { ApiError::NotFound })
+        .fallback(not_found)
         .with_state(state)
         .layer(middleware::from_fn(problem_for_bare_errors))
         .layer(RequestBodyTimeoutLayer::new(http.body_timeout))
@@ -100,6 +100,18 @@ pub fn app(state: AppState) -> Router {
             HeaderName::from_static("x-content-type-options"),
             HeaderValue::from_static("nosniff"),
         ))
+}
+
+/// No such route: a problem document, or for a browser asking for a page, a page.
+async fn not_found(request: Request) -> Response {
+    let headers = request.headers();
+    let wants_page = !request.uri().path().starts_with("/api/")
+        && headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
+    if wants_page {
+        pages::not_found_page(headers)
+    } else {
+        ApiError::NotFound.into_response()
+    }
 }
 
 /// `/metrics` alone, for a listener of its own that need not face the internet.

@@ -284,7 +284,67 @@ async fn staff_move_a_session_around_a_conflict_and_cancel_it(db: &TestDb) {
     assert_eq!(app.get(&format!("/api/v1/sessions/{first}"), &admin).await.json()["status"], "cancelled");
 }
 
+async fn no_page_fails_whoever_opens_it(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, admin) = app.admin(db, "boss").await;
+    let (tess_user, _) = app.register("tess").await;
+    let tess =
+        app.post("/api/v1/therapists", &admin, json!({"name": "Tess", "userId": tess_user})).await.json()["id"].clone();
+    let (_, anna) = app.parent("anna").await;
+    let child = app.post("/api/v1/children", &anna, json!({"name": "Noor", "age": 4})).await.json()["id"].clone();
+    let session = json!({"date": "2027-03-15", "startTime": "09:00", "endTime": "10:00", "therapistIds": [tess], "childProfileId": child});
+    let session = app.post("/api/v1/sessions", &admin, session).await.json()["id"].clone();
+    app.register("newcomer").await;
+    let paths = [
+        "/".to_owned(),
+        "/home".to_owned(),
+        "/onboarding".to_owned(),
+        "/onboarding?step=3".to_owned(),
+        "/profile".to_owned(),
+        "/children/new".to_owned(),
+        format!("/children/{child}/edit"),
+        "/goals/new".to_owned(),
+        "/sessions".to_owned(),
+        "/suggestions".to_owned(),
+        "/access-log".to_owned(),
+        "/account".to_owned(),
+        "/account/export".to_owned(),
+        "/week".to_owned(),
+        "/week?date=2027-03-15".to_owned(),
+        format!("/session/{session}"),
+        "/practice".to_owned(),
+        "/practice?view=week&date=2027-03-15".to_owned(),
+        "/book".to_owned(),
+        "/staff/therapists".to_owned(),
+        format!("/staff/therapists/{tess}"),
+        "/staff/users".to_owned(),
+        "/staff/audit".to_owned(),
+        "/login".to_owned(),
+        "/register".to_owned(),
+        "/nowhere".to_owned(),
+    ];
+    for user in ["boss", "tess", "anna", "newcomer"] {
+        let cookie = sign_in(&app, user).await;
+        for path in &paths {
+            let answer = page(&app, Method::GET, path, &cookie, "", &[]).await;
+            assert!(answer.status.as_u16() < 500, "{user} opening {path}: {} {}", answer.status, answer.text);
+        }
+    }
+    let nowhere =
+        page(&app, Method::GET, "/nowhere", "", "", &[("accept", "text/html"), ("accept-language", "en")]).await;
+    assert_eq!(nowhere.status, 404);
+    assert!(nowhere.text.contains("<html lang=\"en\">"), "a browser gets a page: {}", nowhere.text);
+    assert!(nowhere.headers.contains_key(header::CONTENT_SECURITY_POLICY));
+    let api = page(&app, Method::GET, "/api/v1/nowhere", "", "", &[("accept", "text/html")]).await;
+    assert_eq!(api.content_type(), "application/problem+json");
+    let (_, newcomer) = (0, sign_in(&app, "newcomer").await);
+    let suggestions = page(&app, Method::GET, "/suggestions", &newcomer, "", &[]).await;
+    assert_eq!(suggestions.status, 409);
+    assert!(suggestions.text.contains("Maak eerst uw ouderprofiel aan"), "{}", suggestions.text);
+}
+
 on_both_backends!(
+    no_page_fails_whoever_opens_it,
     staff_move_a_session_around_a_conflict_and_cancel_it,
     staff_keep_therapists_their_hours_time_off_and_roles_and_read_the_audit_log,
     a_parent_edits_a_child_moves_a_goal_on_and_turns_reminders_off,

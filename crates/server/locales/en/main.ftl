@@ -248,3 +248,4 @@ staff-audit-title = Audit log
 staff-audit-explain = Who read or changed families' data, newest first. Reading this is recorded too.
 staff-audit-whose = Family
 week-my-hours = My working hours and time off
+conflict-parent_profile_required = Create your parent profile first, from the Overview.

@@ -248,3 +248,4 @@ staff-audit-title = Auditlog
 staff-audit-explain = Wie las of wijzigde gezinsgegevens, het nieuwst bovenaan. Ook dit lezen wordt vastgelegd.
 staff-audit-whose = Van gezin
 week-my-hours = Mijn werktijden en vrije dagen
+conflict-parent_profile_required = Maak eerst uw ouderprofiel aan, via Overzicht.

@@ -79,7 +79,11 @@ async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> 
 }
 
 async fn page_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
+    protect(next.run(request).await)
+}
+
+/// A page's security and caching headers.
+fn protect(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -333,17 +337,30 @@ impl Refusal {
         match error {
             AppError::Invalid(errors) => Refusal::Form(FormErrors::of(lang, &errors)),
             AppError::Conflict { constraint, detail, .. } => {
-                let key = format!("conflict-{constraint}");
-                let translated = lang.text(&key);
-                Refusal::Form(FormErrors::general(if translated == key { detail } else { translated }))
+                Refusal::Form(FormErrors::general(conflict_text(lang, constraint, &detail)))
             }
             AppError::TooManyRequests { retry_after_seconds } => {
-                let minutes = retry_after_seconds.div_ceil(60).max(1).to_string();
-                Refusal::Form(FormErrors::general(lang.text_with("error-too-many", &[("minutes", minutes)])))
+                Refusal::Form(FormErrors::general(too_many_text(lang, retry_after_seconds)))
             }
             other => Refusal::Page(error_page(lang, &other)),
         }
     }
+}
+
+/// A broken rule in the page's language where a translation exists, else the application's words.
+fn conflict_text(lang: Lang, constraint: &str, detail: &str) -> String {
+    let key = format!("conflict-{constraint}");
+    let text = lang.text(&key);
+    if text == key {
+        detail.to_owned()
+    } else {
+        text
+    }
+}
+
+fn too_many_text(lang: Lang, retry_after_seconds: u64) -> String {
+    let minutes = retry_after_seconds.div_ceil(60).max(1).to_string();
+    lang.text_with("error-too-many", &[("minutes", minutes)])
 }
 
 /// A rendered template as a page.
@@ -365,21 +382,36 @@ struct MessagePage {
 }
 
 fn message_page(lang: Lang, status: StatusCode, key: &str) -> Response {
+    said_page(lang, status, lang.text(key))
+}
+
+/// A page that says one thing.
+fn said_page(lang: Lang, status: StatusCode, message: String) -> Response {
     let chrome = Chrome::new(lang, "app-name", None, "/".to_owned());
-    let message = lang.text(key);
     page(&MessagePage { chrome, message }, status)
 }
 
-/// The page for an application error that is not about a form's fields.
+/// The page for an application error where no form can show it: the same status the API
+/// would answer, and the reason in the page's language.
 pub fn error_page(lang: Lang, error: &AppError) -> Response {
     match error {
         AppError::Unauthorized => Redirect::to("/login").into_response(),
         AppError::NotFound => message_page(lang, StatusCode::NOT_FOUND, "error-not-found"),
         AppError::Forbidden => message_page(lang, StatusCode::FORBIDDEN, "error-forbidden"),
+        AppError::Conflict { constraint, detail, .. } => {
+            said_page(lang, StatusCode::CONFLICT, conflict_text(lang, constraint, detail))
+        }
+        AppError::Invalid(errors) => {
+            let text = FormErrors::of(lang, errors).all().iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(" ");
+            said_page(lang, StatusCode::UNPROCESSABLE_ENTITY, text)
+        }
+        AppError::TooManyRequests { retry_after_seconds } => {
+            said_page(lang, StatusCode::TOO_MANY_REQUESTS, too_many_text(lang, *retry_after_seconds))
+        }
         AppError::Busy { .. } | AppError::Unavailable => {
             message_page(lang, StatusCode::SERVICE_UNAVAILABLE, "error-busy")
         }
-        _ => message_page(lang, StatusCode::INTERNAL_SERVER_ERROR, "error-generic"),
+        AppError::Internal => message_page(lang, StatusCode::INTERNAL_SERVER_ERROR, "error-generic"),
     }
 }
 
@@ -418,6 +450,15 @@ pub struct CsrfOnly {
 /// A text field as the application takes it: trimmed, and absent when left empty.
 pub fn filled(text: &str) -> Option<String> {
     Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// The page for an address that leads nowhere, in the language the browser asks for.
+pub fn not_found_page(headers: &HeaderMap) -> Response {
+    let lang = cookie(headers, LANGUAGE_COOKIE)
+        .and_then(Lang::from_tag)
+        .or_else(|| Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?))
+        .unwrap_or_default();
+    protect(message_page(lang, StatusCode::NOT_FOUND, "error-not-found"))
 }
 
 /// A cookie for the whole site.
