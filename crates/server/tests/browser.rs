@@ -324,6 +324,7 @@ async fn a_parent_signs_up_and_keeps_a_family(db: &TestDb, javascript: bool) {
     assert_eq!(lang(&browser).await, "en");
     check_page(&browser, axe.as_deref(), "home").await;
     let english = [
+        ("/onboarding", "onboarding"),
         ("/profile", "profile"),
         ("/children/new", "child"),
         ("/goals/new", "goal"),
@@ -341,6 +342,8 @@ async fn a_parent_signs_up_and_keeps_a_family(db: &TestDb, javascript: bool) {
     click(&browser, "form[action='/logout'] button").await;
     at(&browser, "/login").await;
     check_page(&browser, axe.as_deref(), "login").await;
+    browser.goto(&format!("{base}/register")).await.unwrap();
+    check_page(&browser, axe.as_deref(), "register").await;
     browser.goto(&format!("{base}/home")).await.unwrap();
     at(&browser, "/login").await;
 
@@ -450,6 +453,19 @@ async fn a_therapist_keeps_notes_and_staff_book_around_a_conflict(db: &TestDb, j
     browser.goto(&format!("{base}/session/{booked}")).await.unwrap();
     let note = browser.find(By::Id("notes")).await.unwrap().prop("value").await.unwrap().unwrap_or_default();
     assert_eq!(note, "Werkte goed mee.");
+    // The therapist's own pages in English too.
+    browser.find(By::Css("#lang option[value=en]")).await.unwrap().click().await.unwrap();
+    click(&browser, "form.language button").await;
+    until("English", || async { lang(&browser).await == "en" }).await;
+    for path in [format!("/week?date={tomorrow}"), format!("/session/{booked}"), format!("/staff/therapists/{tess}")] {
+        browser.goto(&format!("{base}{path}")).await.unwrap();
+        until(&path, || async { browser.current_url().await.is_ok_and(|url| url.as_str().ends_with(path.as_str())) })
+            .await;
+        check_page(&browser, axe.as_deref(), &path).await;
+    }
+    browser.find(By::Css("#lang option[value=nl]")).await.unwrap().click().await.unwrap();
+    click(&browser, "form.language button").await;
+    until("Dutch", || async { lang(&browser).await == "nl" }).await;
     click(&browser, "form[action='/logout'] button").await;
     at(&browser, "/login").await;
 
