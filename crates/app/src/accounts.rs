@@ -190,8 +190,8 @@ impl App {
             return Err(AppError::Unauthorized);
         }
         let credential = token_hash(token);
-        let user = self.store.user_by_token(&credential, self.now()).await?.ok_or(AppError::Unauthorized)?;
-        Ok(Caller { user, credential })
+        let holder = self.store.user_by_token(&credential, self.now()).await?.ok_or(AppError::Unauthorized)?;
+        Ok(Caller { user: holder.user, credential, therapist: holder.therapist })
     }
 
     /// Revokes the caller's token.

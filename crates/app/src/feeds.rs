@@ -35,9 +35,10 @@ impl App {
         if caller.role() == Role::Admin {
             return Ok(());
         }
-        match self.store.therapist_for_user(caller.id()).await? {
-            Some(own) if own.id == therapist => Ok(()),
-            _ => Err(AppError::Forbidden),
+        if caller.therapist == Some(therapist) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
         }
     }
 

@@ -218,6 +218,8 @@ where
 pub struct Caller {
     pub user: User,
     pub credential: [u8; 32],
+    /// The therapist record linked to the caller, as of this request.
+    pub therapist: Option<carenest_domain::ids::TherapistId>,
 }
 
 impl Caller {

@@ -38,16 +38,12 @@ fn search_text(search: Option<&str>) -> AppResult<Option<&str>> {
 
 impl App {
     /// Which sessions the caller may see.
-    async fn scope_of(&self, caller: &Caller) -> AppResult<SessionScope> {
-        Ok(match caller.role() {
+    fn scope_of(&self, caller: &Caller) -> SessionScope {
+        match caller.role() {
             Role::Admin => SessionScope::All,
             Role::Parent => SessionScope::Parent(caller.id()),
-            Role::Therapist => self
-                .store
-                .therapist_for_user(caller.id())
-                .await?
-                .map_or(SessionScope::Nothing, |t| SessionScope::Therapist(t.id)),
-        })
+            Role::Therapist => caller.therapist.map_or(SessionScope::Nothing, SessionScope::Therapist),
+        }
     }
 
     /// Records the caller's reading of children's sessions. (Changes are recorded by the
@@ -120,7 +116,7 @@ impl App {
         filter: SessionFilter,
         page: PageRequest<SessionKey>,
     ) -> AppResult<Page<Session, SessionKey>> {
-        let scope = self.scope_of(caller).await?;
+        let scope = self.scope_of(caller);
         let page = self.store.sessions(scope, filter, page).await?;
         self.audit_reads(caller, &page.items).await?;
         Ok(page)
@@ -140,14 +136,14 @@ impl App {
 
     /// Every session the caller may see that matches `filter`, for a calendar.
     pub async fn all_sessions(&self, caller: &Caller, filter: SessionFilter) -> AppResult<Vec<Session>> {
-        let scope = self.scope_of(caller).await?;
+        let scope = self.scope_of(caller);
         let sessions = all_pages(|page| self.store.sessions(scope, filter.clone(), page)).await?;
         self.audit_reads(caller, &sessions).await?;
         Ok(sessions)
     }
 
     pub async fn session(&self, caller: &Caller, id: SessionId) -> AppResult<Session> {
-        let scope = self.scope_of(caller).await?;
+        let scope = self.scope_of(caller);
         let session = self.store.session(scope, id).await?;
         self.audit_reads(caller, std::slice::from_ref(&session)).await?;
         Ok(session)
@@ -166,7 +162,7 @@ impl App {
     pub async fn update_session(&self, caller: &Caller, id: SessionId, input: SessionInput) -> AppResult<Session> {
         let changes = input.validate_changes()?;
         caller.require(if changes.only_notes() { Permission::EditSessionNotes } else { Permission::ManageSessions })?;
-        let scope = self.scope_of(caller).await?;
+        let scope = self.scope_of(caller);
         Ok(self.store.update_session(scope, id, changes, caller.actor()).await?)
     }
 

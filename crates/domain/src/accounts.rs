@@ -13,6 +13,14 @@ crate::text_enum!(
     Role { Parent = "parent", Therapist = "therapist", Admin = "admin" }
 );
 
+/// The holder of a live token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenHolder {
+    pub user: User,
+    /// The therapist record linked to the user, if any.
+    pub therapist: Option<crate::ids::TherapistId>,
+}
+
 /// A user as every response shows it: never the password hash, never a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -238,8 +246,10 @@ pub trait AccountStore {
     async fn erase_user(&self, id: UserId) -> StoreResult<()>;
 
     async fn insert_token(&self, user: UserId, token_hash: &[u8], expires_at: DateTime<Utc>) -> StoreResult<()>;
-    /// The user a live token belongs to; notes the token's use.
-    async fn user_by_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>>;
+    /// Who a live token belongs to, with the therapist record linked to them (read in the same
+    /// statement, so that scoping a therapist's request costs no round trip); notes the token's
+    /// use.
+    async fn user_by_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<TokenHolder>>;
     async fn revoke_token(&self, token_hash: &[u8]) -> StoreResult<()>;
 
     /// Counts one attempt against a key, atomically, and answers its attempts in the current

@@ -353,7 +353,38 @@ async fn dates_beyond_what_every_backend_holds_are_422_not_500(db: &TestDb) {
     assert_eq!(old.json()["lastAssessment"], "1066-10-14T09:00:00Z", "early years read back alike: {}", old.text);
 }
 
+async fn a_therapists_read_costs_no_more_round_trips_than_an_admins(db: &TestDb) {
+    let app = TestApp::new(db);
+    let (_, admin) = app.admin(db, "admin").await;
+    let (tess_user, tess) = app.register("tess").await;
+    let therapist = app.post("/api/v1/therapists", &admin, json!({"name": "Tess", "userId": tess_user})).await.json();
+    let (_, anna) = app.parent("anna").await;
+    let child = app.post("/api/v1/children", &anna, json!({"name": "Noor", "age": 4})).await.json();
+    for day in 1..=3 {
+        let session = json!({"date": format!("2027-03-0{day}"), "startTime": "09:00", "endTime": "10:00",
+                             "therapistIds": [therapist["id"]], "childProfileId": child["id"]});
+        assert_eq!(app.post("/api/v1/sessions", &admin, session).await.status, 201);
+    }
+    let path = "/api/v1/sessions?from=2027-03-01&to=2027-03-07";
+    let app = &app;
+    let round_trips = |token: String| async move {
+        // The token's first use is noted once; count after it.
+        app.get(path, &token).await;
+        let before = db.inspect().statements();
+        let answer = app.get(path, &token).await.json();
+        (answer["items"].as_array().unwrap().len(), db.inspect().statements() - before)
+    };
+    let (seen_by_admin, for_admin) = round_trips(admin).await;
+    let (seen_by_tess, for_tess) = round_trips(tess).await;
+    assert_eq!((seen_by_admin, seen_by_tess), (3, 3));
+    // The token, the sessions, their therapists, the audit of the reads: the therapist's own
+    // scope comes with the token.
+    assert_eq!(for_tess, for_admin);
+    assert_eq!(for_tess, 4);
+}
+
 on_both_backends!(
+    a_therapists_read_costs_no_more_round_trips_than_an_admins,
     dates_beyond_what_every_backend_holds_are_422_not_500,
     the_calendar_feed_parses_in_a_real_icalendar_parser_and_keeps_health_data_out,
     an_admin_books_a_session_and_everyone_reads_it_in_the_contracts_shape,

@@ -1,9 +1,10 @@
 use async_trait::async_trait;
 use carenest_domain::accounts::{
-    AccountStore, Attempts, Credentials, NewUser, Role, ThrottleKey, ThrottlePolicy, TokenInfo, User, UserChanges,
+    AccountStore, Attempts, Credentials, NewUser, Role, ThrottleKey, ThrottlePolicy, TokenHolder, TokenInfo, User,
+    UserChanges,
 };
 use carenest_domain::audit::AuditAction;
-use carenest_domain::ids::UserId;
+use carenest_domain::ids::{TherapistId, UserId};
 use carenest_domain::page::{Page, PageRequest};
 use carenest_domain::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
@@ -161,11 +162,11 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         self.commit(tx).await
     }
 
-    async fn user_by_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>> {
+    async fn user_by_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<TokenHolder>> {
         let sql = Sql::new(
             "SELECT u.id, u.username, u.email, u.profile_picture, u.role, u.created_at, u.updated_at,
-                    t.id AS token_id, t.last_used_at
-             FROM auth_tokens t JOIN users u ON u.id = t.user_id
+                    t.id AS token_id, t.last_used_at, th.id AS therapist_id
+             FROM auth_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN therapists th ON th.user_id = u.id
              WHERE t.token_hash = $1 AND t.expires_at > $2",
         );
         let mut conn = self.connection().await?;
@@ -176,7 +177,8 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
             let touch = Sql::new("UPDATE auth_tokens SET last_used_at = $2, updated_at = $2 WHERE id = $1");
             self.execute(&mut conn, touch.arg(row.int("token_id")?).arg(now)).await?;
         }
-        rows::user::<D>(&row).map(Some)
+        let therapist = row.opt_int("therapist_id")?.map(TherapistId);
+        Ok(Some(TokenHolder { user: rows::user::<D>(&row)?, therapist }))
     }
 
     async fn revoke_token(&self, token_hash: &[u8]) -> StoreResult<()> {

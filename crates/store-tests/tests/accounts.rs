@@ -51,7 +51,7 @@ async fn tokens_work_until_they_expire_or_are_revoked(db: &TestDb) {
     let expired = [2u8; 32];
     store.insert_token(anna.id, &live, now() + Duration::days(30)).await.unwrap();
     store.insert_token(anna.id, &expired, now() - Duration::seconds(1)).await.unwrap();
-    assert_eq!(store.user_by_token(&live, now()).await.unwrap().map(|u| u.id), Some(anna.id));
+    assert_eq!(store.user_by_token(&live, now()).await.unwrap().map(|holder| holder.user.id), Some(anna.id));
     assert!(store.user_by_token(&expired, now()).await.unwrap().is_none());
     assert!(store.user_by_token(&[3u8; 32], now()).await.unwrap().is_none());
     store.revoke_token(&live).await.unwrap();
@@ -201,7 +201,7 @@ async fn a_user_and_its_first_token_are_written_together_or_not_at_all(db: &Test
         }),
     };
     let anna = store.create_user(new("anna", 7)).await.unwrap();
-    assert_eq!(store.user_by_token(&[7u8; 32], now()).await.unwrap().map(|u| u.id), Some(anna.id));
+    assert_eq!(store.user_by_token(&[7u8; 32], now()).await.unwrap().map(|holder| holder.user.id), Some(anna.id));
     let taken = NewUser { email: "someone.else@example.org".into(), ..new("ANNA", 8) };
     assert_eq!(conflict(store.create_user(taken).await), "users_username_key", "the username is taken");
     assert!(store.user_by_token(&[8u8; 32], now()).await.unwrap().is_none(), "the refused registration left no token");
