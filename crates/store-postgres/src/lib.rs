@@ -199,12 +199,7 @@ impl Dialect for Pg {
     async fn connect(url: &str, settings: PoolSettings) -> StoreResult<PgPool> {
         let limit = format!("{}ms", settings.statement_timeout.as_millis().max(1));
         let options = options(url)?.options([("statement_timeout", limit)]);
-        PgPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .acquire_timeout(settings.acquire_timeout.unwrap_or(Self::DEFAULT_ACQUIRE_TIMEOUT))
-            .connect_with(options)
-            .await
-            .map_err(Self::map_error)
+        settings.pool_options(Self::DEFAULT_ACQUIRE_TIMEOUT).connect_with(options).await.map_err(Self::map_error)
     }
 
     fn migrator() -> &'static Migrator {

@@ -11,7 +11,8 @@ use carenest_domain::{StoreError, StoreResult};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde_json::Value;
 use sqlx::migrate::Migrator;
-use sqlx::{Database, Pool};
+use sqlx::pool::{PoolConnectionMetadata, PoolOptions};
+use sqlx::{Connection, Database, Pool};
 
 use crate::rows::Columns;
 
@@ -46,6 +47,30 @@ pub struct PoolSettings {
 impl Default for PoolSettings {
     fn default() -> Self {
         Self { max_connections: 10, acquire_timeout: None, statement_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// A pooled connection used this recently is taken to be alive without asking the database.
+const RECENTLY_USED: Duration = Duration::from_secs(1);
+
+impl PoolSettings {
+    /// The pool both dialects use. sqlx would ping every connection before handing it out (a
+    /// round trip per acquire, on top of the one it makes when a connection comes back); only
+    /// connections that sat idle are pinged here. One that broke since its last use fails its
+    /// statement, answers `Unavailable`, and is closed by the pool rather than reused.
+    pub fn pool_options<DB: Database>(&self, default_acquire_timeout: Duration) -> PoolOptions<DB> {
+        PoolOptions::new()
+            .max_connections(self.max_connections.max(1))
+            .acquire_timeout(self.acquire_timeout.unwrap_or(default_acquire_timeout))
+            .test_before_acquire(false)
+            .before_acquire(|conn: &mut DB::Connection, meta: PoolConnectionMetadata| {
+                Box::pin(async move {
+                    if meta.idle_for >= RECENTLY_USED {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
     }
 }
 

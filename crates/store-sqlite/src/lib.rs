@@ -16,8 +16,8 @@ use serde_json::Value;
 use sqlx::migrate::Migrator;
 use sqlx::query::Query;
 use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult,
-    SqliteRow, SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteQueryResult, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::types::Json;
 use sqlx::{ConnectOptions, Row, Sqlite, SqlitePool};
@@ -254,9 +254,8 @@ impl Dialect for Lite {
     }
 
     async fn connect(url: &str, settings: PoolSettings) -> StoreResult<SqlitePool> {
-        SqlitePoolOptions::new()
-            .max_connections(settings.max_connections.max(1))
-            .acquire_timeout(settings.acquire_timeout.unwrap_or(Self::DEFAULT_ACQUIRE_TIMEOUT))
+        settings
+            .pool_options(Self::DEFAULT_ACQUIRE_TIMEOUT)
             .connect_with(options(url, settings.statement_timeout)?)
             .await
             .map_err(Self::map_error)
