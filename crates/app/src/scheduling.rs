@@ -46,13 +46,6 @@ impl App {
         }
     }
 
-    /// Records the caller's reading of children's sessions. (Changes are recorded by the
-    /// store, in the change's transaction.)
-    async fn audit_reads(&self, caller: &Caller, sessions: &[Session]) -> AppResult<()> {
-        let read: Vec<SessionId> = sessions.iter().filter(|s| s.child_profile_id.is_some()).map(|s| s.id).collect();
-        Ok(self.store.record_session_reads(caller.actor(), &read).await?)
-    }
-
     /// Therapists ordered by name then id; `search` matches any part of the name, in any case.
     /// A blank search is none; one over 100 characters, or with control characters, is invalid.
     pub async fn therapists(
@@ -116,10 +109,7 @@ impl App {
         filter: SessionFilter,
         page: PageRequest<SessionKey>,
     ) -> AppResult<Page<Session, SessionKey>> {
-        let scope = self.scope_of(caller);
-        let page = self.store.sessions(scope, filter, page).await?;
-        self.audit_reads(caller, &page.items).await?;
-        Ok(page)
+        Ok(self.store.read_sessions(caller.actor(), self.scope_of(caller), filter, page).await?)
     }
 
     /// One therapist's sessions that the caller may see; `NotFound` for no such therapist.
@@ -137,16 +127,11 @@ impl App {
     /// Every session the caller may see that matches `filter`, for a calendar.
     pub async fn all_sessions(&self, caller: &Caller, filter: SessionFilter) -> AppResult<Vec<Session>> {
         let scope = self.scope_of(caller);
-        let sessions = all_pages(|page| self.store.sessions(scope, filter.clone(), page)).await?;
-        self.audit_reads(caller, &sessions).await?;
-        Ok(sessions)
+        all_pages(|page| self.store.read_sessions(caller.actor(), scope, filter.clone(), page)).await
     }
 
     pub async fn session(&self, caller: &Caller, id: SessionId) -> AppResult<Session> {
-        let scope = self.scope_of(caller);
-        let session = self.store.session(scope, id).await?;
-        self.audit_reads(caller, std::slice::from_ref(&session)).await?;
-        Ok(session)
+        Ok(self.store.read_session(caller.actor(), self.scope_of(caller), id).await?)
     }
 
     /// Admin: books a session, or with `repeat` a whole series (all or nothing).

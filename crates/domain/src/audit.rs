@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::accounts::Role;
-use crate::ids::{SessionId, UserId};
+use crate::ids::UserId;
 use crate::page::{Page, PageRequest};
 use crate::StoreResult;
 
@@ -80,9 +80,6 @@ pub const AUDIT_RETENTION_MIN_DAYS: i64 = 365;
 
 #[async_trait]
 pub trait AuditStore {
-    /// Records that `actor` read these sessions: one row for each session of a child whose
-    /// family is not the actor, in one statement.
-    async fn record_session_reads(&self, actor: Actor, sessions: &[SessionId]) -> StoreResult<()>;
     /// The entries a user made as the actor, newest first (keyed by the row id).
     async fn audit_by_actor(&self, actor: UserId, page: PageRequest<i64>) -> StoreResult<Page<(i64, AuditEntry), i64>>;
     /// A subject's entries, newest first (keyed by the row id).

@@ -427,7 +427,18 @@ pub trait SchedulingStore {
         filter: SessionFilter,
         page: PageRequest<SessionKey>,
     ) -> StoreResult<Page<Session, SessionKey>>;
+    /// `sessions`, each one with a child recorded as read by `reader` for the child's family
+    /// (unless `reader` is that family), on the same connection.
+    async fn read_sessions(
+        &self,
+        reader: Actor,
+        scope: SessionScope,
+        filter: SessionFilter,
+        page: PageRequest<SessionKey>,
+    ) -> StoreResult<Page<Session, SessionKey>>;
     async fn session(&self, scope: SessionScope, id: SessionId) -> StoreResult<Session>;
+    /// `session`, recorded as read by `reader` like `read_sessions`.
+    async fn read_session(&self, reader: Actor, scope: SessionScope, id: SessionId) -> StoreResult<Session>;
     /// Books a session, or every occurrence of a series, or nothing: `Conflict`
     /// (`therapist_double_booked`) lists every overlap.
     ///
@@ -455,18 +466,6 @@ pub trait SchedulingStore {
     /// Children whose name, or whose family's username, contains `search` (any case), by name
     /// then id, for staff booking a session. Each one listed is recorded as read by `actor`.
     async fn children_for_booking(&self, search: &str, limit: i64, actor: Actor) -> StoreResult<Vec<ChildChoice>>;
-}
-
-/// Fills each session's therapists from `(session, therapist)` links read in one query.
-pub fn attach_therapists(sessions: &mut [Session], links: Vec<(SessionId, TherapistRef)>) {
-    for (session_id, therapist) in links {
-        if let Some(session) = sessions.iter_mut().find(|s| s.id == session_id) {
-            session.therapists.push(therapist);
-        }
-    }
-    for session in sessions {
-        session.therapists.sort_by_key(|t| t.id);
-    }
 }
 
 /// A session's slot after `changes`, checked: the date, times and status it will have.

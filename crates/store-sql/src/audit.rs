@@ -98,13 +98,6 @@ impl<D: Dialect> SqlStore<D> {
 
 #[async_trait]
 impl<D: Dialect> AuditStore for SqlStore<D> {
-    async fn record_session_reads(&self, actor: Actor, sessions: &[SessionId]) -> StoreResult<()> {
-        if sessions.is_empty() {
-            return Ok(());
-        }
-        self.audit_sessions(&mut *self.connection().await?, actor, AuditAction::Read, sessions).await
-    }
-
     async fn audit_by_actor(&self, actor: UserId, page: PageRequest<i64>) -> StoreResult<Page<(i64, AuditEntry), i64>> {
         self.audit_page("actor_user_id", actor, page).await
     }

@@ -70,6 +70,8 @@ pub struct SqlStore<D: Dialect> {
     reminders: ReminderPolicy,
     /// Round trips sent (statements, and the `BEGIN` and `COMMIT` of transactions).
     statements: AtomicU64,
+    /// Connections taken from the pool; sqlx pings each one it gets back, a round trip more.
+    checkouts: AtomicU64,
     /// Set when the database could not be reached, cleared by the next connection that can.
     unreachable: AtomicBool,
     last_probe: std::sync::Mutex<Option<Instant>>,
@@ -110,6 +112,7 @@ impl<D: Dialect> SqlStore<D> {
             embedder: options.embedder,
             reminders: options.reminders,
             statements: AtomicU64::new(0),
+            checkouts: AtomicU64::new(0),
             unreachable: AtomicBool::new(false),
             last_probe: std::sync::Mutex::new(None),
         })
@@ -174,6 +177,7 @@ impl<D: Dialect> SqlStore<D> {
         metrics::histogram!("db_pool_acquire_wait_seconds").record(started.elapsed().as_secs_f64());
         match outcome {
             Ok(connected) => {
+                self.checkouts.fetch_add(1, Ordering::Relaxed);
                 self.unreachable.store(false, Ordering::Relaxed);
                 Ok(connected)
             }
@@ -321,6 +325,8 @@ pub trait Inspect: Send + Sync {
     ) -> StoreResult<Vec<String>>;
     /// Round trips so far: statements, and the `BEGIN` and `COMMIT` of transactions.
     fn statements(&self) -> u64;
+    /// Connections taken from the pool so far (a transaction's included).
+    fn checkouts(&self) -> u64;
     /// How many of the pool's idle connections are inside a transaction on the server's side:
     /// a connection handed out like that would run the next request inside someone else's
     /// transaction. Takes every idle connection at once to look.

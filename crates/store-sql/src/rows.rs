@@ -204,7 +204,7 @@ pub const SESSION: &str =
     "s.id, s.date, s.start_time, s.end_time, s.notes, s.status, s.child_profile_id, s.series_id, \
      s.version, s.created_at, s.updated_at";
 
-/// A session without its therapists, which are read in one more query for a whole page.
+/// A session without its therapists (see [`joined_therapist`]).
 pub fn session<D: Dialect>(row: &D::Row) -> StoreResult<Session> {
     Ok(Session {
         id: SessionId(row.int("id")?),
@@ -222,9 +222,10 @@ pub fn session<D: Dialect>(row: &D::Row) -> StoreResult<Session> {
     })
 }
 
-/// A `(session, therapist)` link with the therapist's name.
-pub fn session_therapist<D: Dialect>(row: &D::Row) -> StoreResult<(SessionId, TherapistRef)> {
-    Ok((SessionId(row.int("session_id")?), TherapistRef { id: TherapistId(row.int("id")?), name: row.text("name")? }))
+/// The therapist joined to a session's row, if the session has one.
+pub fn joined_therapist<D: Dialect>(row: &D::Row) -> StoreResult<Option<TherapistRef>> {
+    let Some(id) = row.opt_int("therapist_id")? else { return Ok(None) };
+    Ok(Some(TherapistRef { id: TherapistId(id), name: row.text("therapist_name")? }))
 }
 
 /// A non-cancelled session of one of its therapists.

@@ -74,31 +74,83 @@ fn push_scope(sql: &mut Sql<'_>, scope: SessionScope) {
     }
 }
 
+/// `inner`, a query of `{SESSION}` from `sessions s`, with each session's therapists joined to
+/// its rows (one row per therapist, in `inner`'s order), so a page of sessions is one statement.
+fn with_therapists(inner: Sql<'_>) -> Sql<'_> {
+    let text = format!(
+        "SELECT {SESSION}, t.id AS therapist_id, t.name AS therapist_name FROM ({}) s
+         LEFT JOIN session_therapists st ON st.session_id = s.id LEFT JOIN therapists t ON t.id = st.therapist_id
+         ORDER BY s.date, s.start_time, s.id, t.id",
+        inner.text
+    );
+    Sql { text, ..inner }
+}
+
 impl<D: Dialect> SqlStore<D> {
-    /// Reads sessions' therapists in one query and attaches them, keeping the sessions' order.
-    async fn with_therapists(&self, conn: &mut Conn<D>, rows: &[D::Row]) -> StoreResult<Vec<Session>> {
-        let mut sessions = rows::all::<D, _>(rows, rows::session::<D>)?;
-        if sessions.is_empty() {
-            return Ok(sessions);
+    /// The sessions `inner` selects, with their therapists (see [`with_therapists`]).
+    async fn sessions_of(&self, conn: &mut Conn<D>, inner: Sql<'_>) -> StoreResult<Vec<Session>> {
+        let mut sessions: Vec<Session> = Vec::new();
+        for row in self.all(conn, with_therapists(inner)).await? {
+            let id = SessionId(row.int("id")?);
+            if sessions.last().is_none_or(|last| last.id != id) {
+                sessions.push(rows::session::<D>(&row)?);
+            }
+            if let Some(therapist) = rows::joined_therapist::<D>(&row)? {
+                sessions.last_mut().expect("pushed above").therapists.push(therapist);
+            }
         }
-        let sql = Sql::new(format!(
-            "SELECT st.session_id, t.id, t.name FROM session_therapists st JOIN therapists t ON t.id = st.therapist_id
-             WHERE {} ORDER BY st.session_id, t.id",
-            D::in_list("st.session_id", 1)
-        ))
-        .arg(ids(&sessions, |s| s.id.0));
-        let links = rows::all::<D, _>(&self.all(conn, sql).await?, rows::session_therapist::<D>)?;
-        attach_therapists(&mut sessions, links);
         Ok(sessions)
     }
 
     pub(crate) async fn sessions_by_id(&self, conn: &mut Conn<D>, ids: &[i64]) -> StoreResult<Vec<Session>> {
-        let sql = Sql::new(format!(
-            "SELECT {SESSION} FROM sessions s WHERE {} ORDER BY s.date, s.start_time, s.id",
-            D::in_list("s.id", 1)
-        ));
-        let rows = self.all(conn, sql.arg(ids.to_vec())).await?;
-        self.with_therapists(conn, &rows).await
+        let sql = Sql::new(format!("SELECT {SESSION} FROM sessions s WHERE {}", D::in_list("s.id", 1)));
+        self.sessions_of(conn, sql.arg(ids.to_vec())).await
+    }
+
+    /// A page of sessions in `scope`, and, with a `reader`, each one with a child recorded as
+    /// read by them (a family reading its own sessions records nothing), on one connection.
+    async fn page_of_sessions(
+        &self,
+        reader: Option<Actor>,
+        scope: SessionScope,
+        filter: SessionFilter,
+        page: PageRequest<SessionKey>,
+    ) -> StoreResult<Page<Session, SessionKey>> {
+        let mut conn = self.connection().await?;
+        let sessions = self.sessions_of(&mut conn, sessions_query(scope, &filter, &page)).await?;
+        let page = Page::from_overfetch(sessions, &page, session_key);
+        if let Some(reader) = reader {
+            self.record_reads(&mut conn, reader, scope, &page.items).await?;
+        }
+        Ok(page)
+    }
+
+    async fn one_session(&self, reader: Option<Actor>, scope: SessionScope, id: SessionId) -> StoreResult<Session> {
+        let mut sql = Sql::new(format!("SELECT {SESSION} FROM sessions s WHERE s.id = $1")).arg(id);
+        push_scope(&mut sql, scope);
+        let mut conn = self.connection().await?;
+        let session = self.sessions_of(&mut conn, sql).await?.pop().ok_or(StoreError::NotFound)?;
+        if let Some(reader) = reader {
+            self.record_reads(&mut conn, reader, scope, std::slice::from_ref(&session)).await?;
+        }
+        Ok(session)
+    }
+
+    async fn record_reads(
+        &self,
+        conn: &mut Conn<D>,
+        reader: Actor,
+        scope: SessionScope,
+        sessions: &[Session],
+    ) -> StoreResult<()> {
+        if scope == SessionScope::Parent(reader.user) {
+            return Ok(());
+        }
+        let read: Vec<SessionId> = sessions.iter().filter(|s| s.child_profile_id.is_some()).map(|s| s.id).collect();
+        if read.is_empty() {
+            return Ok(());
+        }
+        self.audit_sessions(conn, reader, AuditAction::Read, &read).await
     }
 
     /// Locks the therapists of a booking in id order (so that two bookings sharing therapists
@@ -186,8 +238,7 @@ impl<D: Dialect> SqlStore<D> {
         let mut sql = Sql::new(format!("SELECT {SESSION} FROM sessions s WHERE s.id = $1")).arg(id);
         push_scope(&mut sql, scope);
         sql.push(&D::for_update_of("s"));
-        let row = self.one(conn, sql).await?;
-        Ok(self.with_therapists(conn, &[row]).await?.remove(0))
+        self.sessions_of(conn, sql).await?.pop().ok_or(StoreError::NotFound)
     }
 }
 
@@ -269,18 +320,25 @@ impl<D: Dialect> SchedulingStore for SqlStore<D> {
         filter: SessionFilter,
         page: PageRequest<SessionKey>,
     ) -> StoreResult<Page<Session, SessionKey>> {
-        let mut conn = self.connection().await?;
-        let rows = self.all(&mut conn, sessions_query(scope, &filter, &page)).await?;
-        let sessions = self.with_therapists(&mut conn, &rows).await?;
-        Ok(Page::from_overfetch(sessions, &page, session_key))
+        self.page_of_sessions(None, scope, filter, page).await
+    }
+
+    async fn read_sessions(
+        &self,
+        reader: Actor,
+        scope: SessionScope,
+        filter: SessionFilter,
+        page: PageRequest<SessionKey>,
+    ) -> StoreResult<Page<Session, SessionKey>> {
+        self.page_of_sessions(Some(reader), scope, filter, page).await
     }
 
     async fn session(&self, scope: SessionScope, id: SessionId) -> StoreResult<Session> {
-        let mut sql = Sql::new(format!("SELECT {SESSION} FROM sessions s WHERE s.id = $1")).arg(id);
-        push_scope(&mut sql, scope);
-        let mut conn = self.connection().await?;
-        let row = self.one(&mut conn, sql).await?;
-        Ok(self.with_therapists(&mut conn, &[row]).await?.remove(0))
+        self.one_session(None, scope, id).await
+    }
+
+    async fn read_session(&self, reader: Actor, scope: SessionScope, id: SessionId) -> StoreResult<Session> {
+        self.one_session(Some(reader), scope, id).await
     }
 
     async fn create_sessions(&self, new: NewSession, actor: Actor) -> StoreResult<Vec<Session>> {
@@ -523,6 +581,10 @@ impl<D: Dialect> Inspect for SqlStore<D> {
 
     fn statements(&self) -> u64 {
         self.statements.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn checkouts(&self) -> u64 {
+        self.checkouts.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     async fn idle_connections_in_transaction(&self) -> StoreResult<usize> {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use carenest_domain::accounts::Role;
+use carenest_domain::audit::Actor;
 use carenest_domain::availability::Obstacle;
 use carenest_domain::family::NewChild;
 use carenest_domain::ids::{SessionId, TherapistId};
@@ -343,7 +344,7 @@ async fn sessions_filter_by_range_therapist_and_child_and_page_in_order(db: &Tes
     assert_eq!(later, [noors_second], "the child filter combines with the range");
 }
 
-async fn a_page_of_sessions_costs_two_queries_whatever_its_size(db: &TestDb) {
+async fn a_page_of_sessions_with_their_therapists_is_one_statement_whatever_its_size(db: &TestDb) {
     let store = db.store();
     let therapists = [therapist(store.as_ref(), "Anna").await, therapist(store.as_ref(), "Bram").await];
     let round_trips = |limit| {
@@ -352,14 +353,57 @@ async fn a_page_of_sessions_costs_two_queries_whatever_its_size(db: &TestDb) {
             let before = db.inspect().statements();
             let page =
                 store.sessions(SessionScope::All, SessionFilter::default(), PageRequest::first(limit)).await.unwrap();
-            (page.items.len(), db.inspect().statements() - before)
+            let names: Vec<Vec<String>> =
+                page.items.iter().map(|s| s.therapists.iter().map(|t| t.name.clone()).collect()).collect();
+            (names, db.inspect().statements() - before)
         }
     };
     for d in 1..=20 {
         store.create_sessions(booking(day(d), at(9, 0), at(10, 0), &therapists), STAFF).await.unwrap();
     }
-    assert_eq!(round_trips(1).await, (1, 2), "the sessions, then their therapists");
-    assert_eq!(round_trips(20).await, (20, 2), "twenty sessions with two therapists each cost the same");
+    store.create_sessions(booking(day(21), at(9, 0), at(10, 0), &therapists[1..]), STAFF).await.unwrap();
+    let both = vec!["Anna".to_owned(), "Bram".to_owned()];
+    assert_eq!(round_trips(1).await, (vec![both.clone()], 1), "the session with its therapists");
+    let (twenty_one, statements) = round_trips(21).await;
+    assert_eq!(statements, 1, "twenty-one sessions with their therapists cost the same");
+    assert_eq!(twenty_one[..20], vec![both; 20][..]);
+    assert_eq!(twenty_one[20], ["Bram"], "each session keeps only its own therapists");
+}
+
+async fn a_staff_read_and_its_audit_share_one_connection_and_a_familys_own_read_writes_nothing(db: &TestDb) {
+    let store = db.store();
+    let (anna, _) = parent(store.as_ref(), "anna").await;
+    let noor = store.create_child(anna.id, NewChild::new("Noor", 3)).await.unwrap();
+    let bram = therapist(store.as_ref(), "Bram").await;
+    for d in 1..=3 {
+        let mut new = booking(day(d), at(9, 0), at(10, 0), &[bram]);
+        new.child_profile_id = Some(noor.id);
+        store.create_sessions(new, STAFF).await.unwrap();
+    }
+    store.create_sessions(booking(day(4), at(9, 0), at(10, 0), &[bram]), STAFF).await.unwrap();
+    let reads = || async {
+        let page = store.audit_entries(anna.id, PageRequest::first(50)).await.unwrap();
+        page.items.into_iter().filter(|(_, e)| e.action.as_str() == "read").count()
+    };
+    let cost = |reader: Actor, scope| {
+        let store = store.clone();
+        async move {
+            let (statements, checkouts) = (db.inspect().statements(), db.inspect().checkouts());
+            let page =
+                store.read_sessions(reader, scope, SessionFilter::default(), PageRequest::first(10)).await.unwrap();
+            (page.items.len(), db.inspect().statements() - statements, db.inspect().checkouts() - checkouts)
+        }
+    };
+    assert_eq!(cost(STAFF, SessionScope::All).await, (4, 2, 1), "the rows and the audit, on one connection");
+    assert_eq!(reads().await, 3, "one row per session of a child; the childless one is nobody's");
+    let family = Actor { user: anna.id, role: Role::Parent };
+    assert_eq!(cost(family, SessionScope::Parent(anna.id)).await, (3, 1, 1), "the family's own: nothing to record");
+    assert_eq!(reads().await, 3);
+    let first = store.sessions(SessionScope::All, SessionFilter::default(), PageRequest::first(1)).await.unwrap();
+    let (statements, checkouts) = (db.inspect().statements(), db.inspect().checkouts());
+    store.read_session(STAFF, SessionScope::All, first.items[0].id).await.unwrap();
+    assert_eq!((db.inspect().statements() - statements, db.inspect().checkouts() - checkouts), (2, 1));
+    assert_eq!(reads().await, 4);
 }
 
 async fn therapists_are_searched_by_name_in_any_case_and_listed_by_name(db: &TestDb) {
@@ -445,7 +489,8 @@ on_both_backends!(
     adding_a_therapist_is_idempotent_and_checks_their_calendar,
     each_role_sees_only_the_sessions_the_role_table_gives_it,
     sessions_filter_by_range_therapist_and_child_and_page_in_order,
-    a_page_of_sessions_costs_two_queries_whatever_its_size,
+    a_page_of_sessions_with_their_therapists_is_one_statement_whatever_its_size,
+    a_staff_read_and_its_audit_share_one_connection_and_a_familys_own_read_writes_nothing,
     therapists_are_searched_by_name_in_any_case_and_listed_by_name,
     a_user_can_be_linked_to_only_one_therapist,
 );
