@@ -4,15 +4,16 @@
 # pgbench as the ceiling, prints the ratio, then repeats the read scenarios on SQLite.
 #
 #   bench/run.sh [--families N] [--therapists N] [--sessions N] [--duration SECONDS]
-#                [--connections N] [--smoke]
+#                [--connections N] [--soak SECONDS] [--smoke]
 #
 # Needs wrk and pgbench (Debian: wrk, postgresql-client) and a PostgreSQL server: BENCH_POSTGRES
 # names it (default postgres://postgres@127.0.0.1:5432). `--smoke` is a few seconds at a tiny
-# scale: it proves the script works, not the speed.
+# scale: it proves the script works, not the speed. `--soak 600` adds ten minutes of the admin's
+# week at 256 connections, printing the server's resident memory each minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-families=5000 therapists=200 sessions=500000 duration=20 connections=32 smoke=0
+families=5000 therapists=200 sessions=500000 duration=20 connections=32 smoke=0 soak=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --families) families=$2; shift 2 ;;
@@ -20,6 +21,7 @@ while [ $# -gt 0 ]; do
         --sessions) sessions=$2; shift 2 ;;
         --duration) duration=$2; shift 2 ;;
         --connections) connections=$2; shift 2 ;;
+        --soak) soak=$2; shift 2 ;;
         --smoke) smoke=1 families=60 therapists=10 sessions=3000 duration=2 connections=2; shift ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
@@ -39,7 +41,7 @@ server_pid=""
 cleanup() {
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
     psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS $database" >/dev/null 2>&1 || true
-    rm -rf "$work"
+    rm -rf "$work" bench/pgbench/.reads-*
 }
 trap cleanup EXIT
 
@@ -61,6 +63,13 @@ cpu_seconds() {
 }
 peak_memory_mib() {
     awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$server_pid/status"
+}
+memory_mib() {
+    awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$server_pid/status"
+}
+# Starts the peak (VmHWM) over from the current resident size, so each scenario reports its own.
+reset_peak_memory() {
+    echo 5 >"/proc/$server_pid/clear_refs" 2>/dev/null || true
 }
 
 start_server() {
@@ -107,6 +116,7 @@ scenario() {
     shift 3
     [ $# -gt 0 ] && shift
     local cpu_before cpu_after line
+    reset_peak_memory
     cpu_before=$(cpu_seconds)
     line=$(wrk -t 2 -c "$connections" -d "${duration}s" --latency -H "Authorization: Bearer $token" \
         -s "bench/wrk/$script" "$base$path" -- "$@" | grep '^RESULT' || true)
@@ -125,7 +135,7 @@ scenario() {
     local cpu_ms
     cpu_ms=$(awk -v a="$cpu_before" -v b="$cpu_after" -v n="$requests" 'BEGIN { printf "%.2f", (b - a) * 1000 / n }')
     last_rate=$rate
-    printf '%-44s %9.0f %9.2f %9.2f %9s' "$name" "$rate" "$p50" "$p99" "$cpu_ms"
+    printf '%-44s %9.0f %9.2f %9.2f %9s %7s' "$name" "$rate" "$p50" "$p99" "$cpu_ms" "$(peak_memory_mib)"
 }
 
 # ceiling SCRIPT [pgbench -D options...]: pgbench's transactions per second on the same SQL.
@@ -136,13 +146,23 @@ ceiling() {
         awk '/^tps = / { printf "%.0f", $3 }'
 }
 
+# ratio_row CEILING [READS_CEILING]: the ratio to the scenario's whole SQL, and for a read that
+# writes audit rows also to its reads alone (the same script without its INSERT).
 ratio_row() {
-    local ceiling=$1
-    awk -v r="$last_rate" -v c="$ceiling" 'BEGIN { if (c > 0) printf " %9.0f %6.2f\n", c, r / c; else print "         -      -" }'
+    awk -v r="$last_rate" -v c="$1" -v d="${2:-}" 'BEGIN {
+        if (c > 0) printf " %9.0f %6.2f", c, r / c; else printf "         -      -"
+        if (d > 0) printf " %9.0f %6.2f\n", d, r / d; else printf "\n" }'
+}
+
+# reads_only SCRIPT: the script without its audit INSERT, for the reads-only ceiling.
+reads_only() {
+    grep -v '^INSERT' "bench/pgbench/$1" >"bench/pgbench/.reads-$1"
+    echo ".reads-$1"
 }
 
 header() {
-    printf '%-44s %9s %9s %9s %9s %9s %6s\n' "$1" "req/s" "p50 ms" "p99 ms" "cpu ms" "pgbench" "ratio"
+    printf '%-44s %9s %9s %9s %9s %7s %9s %6s %9s %6s\n' "$1" "req/s" "p50 ms" "p99 ms" "cpu ms" "MiB" \
+        "pgbench" "ratio" "reads" "ratio"
 }
 
 echo "== PostgreSQL: $families families, $therapists therapists, $sessions sessions"
@@ -161,6 +181,14 @@ monday=$(python3 -c 'import datetime; d = datetime.date.today(); print(d + datet
 sunday=$(python3 -c "import datetime; print(datetime.date.fromisoformat('$monday') + datetime.timedelta(days=6))")
 week_sessions=$(psql -At "$pg_url" -c "SELECT count(*), count(s.child_profile_id) FROM sessions s JOIN session_therapists f
     ON f.session_id = s.id WHERE f.therapist_id = $therapist AND f.date BETWEEN '$monday' AND '$sunday'")
+# The sessions with a child that each read records as read (the ceilings write those audit rows too).
+week_ids=$(psql -At "$pg_url" -c "SELECT '{' || coalesce(string_agg(s.id::text, ','), '') || '}' FROM sessions s
+    JOIN session_therapists f ON f.session_id = s.id WHERE f.therapist_id = $therapist
+    AND f.date BETWEEN '$monday' AND '$sunday' AND s.child_profile_id IS NOT NULL")
+day_ids=$(psql -At "$pg_url" -c "SELECT '{' || coalesce(string_agg(id::text, ','), '') || '}' FROM (SELECT s.id,
+    s.child_profile_id FROM sessions s WHERE s.date = '$monday' ORDER BY s.start_time, s.id LIMIT 200) d
+    WHERE child_profile_id IS NOT NULL")
+admin_user=$(psql -At "$pg_url" -c "SELECT id FROM users WHERE username = 'admin'")
 last_day=$(psql -At "$pg_url" -c "SELECT max(date) FROM sessions")
 book_from=$(python3 -c "import datetime; print(datetime.date.fromisoformat('$last_day') + datetime.timedelta(days=30))")
 
@@ -178,13 +206,17 @@ echo
 header "PostgreSQL, $connections connections, ${duration}s each"
 scenario "GET /me (the family with the most data)" "$family_token" /api/v1/me
 ratio_row "$(ceiling me.sql -D "hash=$family_hash" -D "user=$family_user" -D "profile=$family_profile")"
-week_ceiling=$(ceiling week.sql -D "hash=$therapist_hash" -D "therapist=$therapist" -D "from=$monday" -D "to=$sunday")
+week_args=(-D "hash=$therapist_hash" -D "therapist=$therapist" -D "from=$monday" -D "to=$sunday" -D "ids=$week_ids"
+    -D "actor=$admin_user")
+week_ceiling=$(ceiling week.sql "${week_args[@]}")
+week_reads=$(ceiling "$(reads_only week.sql)" "${week_args[@]}")
 scenario "a therapist's week, by the therapist" "$therapist_token" "$week"
-ratio_row "$week_ceiling"
+ratio_row "$week_ceiling" "$week_reads"
 scenario "the same week, by an admin (audited)" "$admin_token" "$week"
-ratio_row "$week_ceiling"
+ratio_row "$week_ceiling" "$week_reads"
 scenario "a day of the practice, 200 sessions (admin)" "$admin_token" "$day"
-ratio_row "$(ceiling day.sql -D "hash=$admin_hash" -D "from=$monday")"
+day_args=(-D "hash=$admin_hash" -D "from=$monday" -D "ids=$day_ids" -D "actor=$admin_user")
+ratio_row "$(ceiling day.sql "${day_args[@]}")" "$(ceiling "$(reads_only day.sql)" "${day_args[@]}")"
 scenario "GET /suggestions" "$family_token" /api/v1/suggestions
 ratio_row "$(ceiling suggestions.sql -D "hash=$family_hash" -D "user=$family_user" -D "profile=$family_profile")"
 scenario "POST /sessions, no conflict (admin)" "$admin_token" /api/v1/sessions \
@@ -192,7 +224,24 @@ scenario "POST /sessions, no conflict (admin)" "$admin_token" /api/v1/sessions \
 ratio_row "$(ceiling book.sql -D "hash=$admin_hash" -D "therapists=$therapists")"
 scenario "POST /auth/login (Argon2 by design)" "$admin_token" /api/v1/auth/login login.lua admin benchmark
 echo "         -      -"
-echo "   server peak memory: $(peak_memory_mib) MiB"
+busy=$([ "$smoke" = 1 ] && echo 8 || echo 256)
+# Memory under many connections (the ceilings above are at the run's own connection count).
+connections=$busy scenario "the admin's week at $busy connections" "$admin_token" "$week"
+echo "         -      -"
+if [ "$soak" -gt 0 ]; then
+    # Resident memory, a minute apart, under the admin's week at 256 connections.
+    echo "   soak: $soak s of the admin's week at 256 connections; resident MiB at each minute:"
+    printf '   %s' "$(memory_mib)"
+    wrk -t 2 -c 256 -d "${soak}s" -H "Authorization: Bearer $admin_token" "$base$week" >"$work/soak.txt" &
+    soak_pid=$!
+    for _ in $(seq 60 60 "$soak"); do
+        sleep 60
+        printf ' %s' "$(memory_mib)"
+    done
+    wait "$soak_pid"
+    echo
+    grep -E 'Requests/sec|Non-2xx' "$work/soak.txt" | sed 's/^/   /'
+fi
 stop_server
 
 echo
@@ -212,5 +261,4 @@ for row in "GET /me|$family_token|/api/v1/me" \
     scenario "$name" "$token" "$path"
     echo
 done
-echo "   server peak memory: $(peak_memory_mib) MiB"
 stop_server

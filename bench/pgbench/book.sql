@@ -1,7 +1,7 @@
 -- A booking without conflict: the token, then lock, overlap check, insert, link, read back.
 -- Its sessions are cancelled ones on a day far ahead, so repeated runs never conflict.
 \set therapist random(1, :therapists)
-SELECT u.id, u.username, u.email, u.profile_picture, u.role, u.created_at, u.updated_at, t.id AS token_id, t.last_used_at FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = decode(:hash, 'hex') AND t.expires_at > now();
+SELECT u.id, u.username, u.email, u.profile_picture, u.role, u.created_at, u.updated_at, t.id AS token_id, t.last_used_at, th.id AS therapist_id FROM auth_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN therapists th ON th.user_id = u.id WHERE t.token_hash = decode(:hash, 'hex') AND t.expires_at > now();
 BEGIN;
 SELECT id FROM therapists WHERE id = ANY(ARRAY[:therapist]::bigint[]) ORDER BY id FOR UPDATE;
 SELECT st.therapist_id, s.id, s.date, s.start_time, s.end_time FROM session_therapists st JOIN sessions s ON s.id = st.session_id WHERE st.therapist_id = ANY(ARRAY[:therapist]::bigint[]) AND st.date = ANY(ARRAY[DATE '2099-01-01']) AND s.status <> 'cancelled' AND s.start_time < TIME '23:01' AND TIME '23:00' < s.end_time ORDER BY s.date, s.start_time, s.id, st.therapist_id;

@@ -69,6 +69,7 @@ impl Dialect for Pg {
     type Row = PgRow;
 
     const NAME: &'static str = "postgres";
+    const ONE_WRITER: bool = false;
     const BEGIN_WRITE: &'static str = "BEGIN";
     const BEGIN_SNAPSHOT: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
     const FOR_UPDATE: &'static str = " FOR UPDATE";

@@ -175,7 +175,7 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         let last_used = row.opt_timestamp("last_used_at")?;
         if last_used.is_none_or(|at| now - at > chrono::Duration::minutes(1)) {
             let touch = Sql::new("UPDATE auth_tokens SET last_used_at = $2, updated_at = $2 WHERE id = $1");
-            self.execute(&mut conn, touch.arg(row.int("token_id")?).arg(now)).await?;
+            self.write_on(&mut conn, touch.arg(row.int("token_id")?).arg(now)).await?;
         }
         let therapist = row.opt_int("therapist_id")?.map(TherapistId);
         Ok(Some(TokenHolder { user: rows::user::<D>(&row)?, therapist }))
@@ -204,7 +204,9 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         .arg(key.0.as_str())
         .arg(now)
         .arg(now - policy.window);
-        let row = self.read_one(sql).await?;
+        let mut conn = self.connection().await?;
+        let _turn = self.take_turn().await;
+        let row = self.one(&mut conn, sql).await?;
         Ok(Attempts { count: row.int32("failures")?.into(), window_started: row.timestamp("window_starts_at")? })
     }
 

@@ -187,6 +187,9 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     type Row: Columns + Send + Sync + 'static;
 
     const NAME: &'static str;
+    /// The database lets one writer in at a time (SQLite): the store's own writers then take
+    /// turns in the process, in order, rather than polling the database's lock.
+    const ONE_WRITER: bool;
     /// Begins a transaction that writes. SQLite takes the write lock at once, so a
     /// read-then-write never fails to upgrade and writers queue on the busy timeout.
     const BEGIN_WRITE: &'static str;

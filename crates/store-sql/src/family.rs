@@ -7,7 +7,7 @@ use carenest_domain::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 
 use crate::rows::{self, Columns, CHILD, GOAL, PROFILE};
-use crate::{Conn, Dialect, Sql, SqlStore};
+use crate::{Conn, Dialect, Sql, SqlStore, Tx};
 
 /// The id of the caller's parent profile, for a statement whose `$1` is the caller.
 const OWN_PROFILE: &str = "(SELECT id FROM parent_profiles WHERE user_id = $1)";
@@ -18,7 +18,7 @@ impl<D: Dialect> SqlStore<D> {
     /// the embedding, records the change and commits.
     async fn write_profile(
         &self,
-        mut tx: sqlx::Transaction<'static, D::Db>,
+        mut tx: Tx<D>,
         owner: UserId,
         action: AuditAction,
         sql: Sql<'_>,

@@ -42,7 +42,7 @@ impl<D: Dialect> FeedStore for SqlStore<D> {
         // Calendar apps poll often: note the use at most once a minute.
         if row.opt_timestamp("last_used_at")?.is_none_or(|at| now - at > chrono::Duration::minutes(1)) {
             let touch = Sql::new("UPDATE calendar_feeds SET last_used_at = $2 WHERE id = $1");
-            self.execute(&mut conn, touch.arg(row.int("id")?).arg(now)).await?;
+            self.write_on(&mut conn, touch.arg(row.int("id")?).arg(now)).await?;
         }
         Ok(Some(match row.opt_int("therapist_id")? {
             Some(therapist) => FeedOwner::Therapist(TherapistId(therapist)),

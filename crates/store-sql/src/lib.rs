@@ -35,6 +35,7 @@ use chrono::NaiveDate;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::pool::PoolConnection;
 use sqlx::{Pool, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use dialect::{Arg, Conn, Dialect, PoolSettings, Sql};
 
@@ -75,6 +76,29 @@ pub struct SqlStore<D: Dialect> {
     /// Set when the database could not be reached, cleared by the next connection that can.
     unreachable: AtomicBool,
     last_probe: std::sync::Mutex<Option<Instant>>,
+    /// The writers' turn, where the database has one writer at a time (see `Dialect::ONE_WRITER`).
+    write_turn: Option<Arc<Mutex<()>>>,
+}
+
+/// A transaction; one that writes holds the writers' turn until it ends. Fields drop in order:
+/// the transaction (rolled back unless committed), then the turn.
+pub(crate) struct Tx<D: Dialect> {
+    tx: Transaction<'static, D::Db>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl<D: Dialect> std::ops::Deref for Tx<D> {
+    type Target = Transaction<'static, D::Db>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl<D: Dialect> std::ops::DerefMut for Tx<D> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 /// Counts a caller in `db_pool_waiting` while it waits for a connection.
@@ -115,6 +139,7 @@ impl<D: Dialect> SqlStore<D> {
             checkouts: AtomicU64::new(0),
             unreachable: AtomicBool::new(false),
             last_probe: std::sync::Mutex::new(None),
+            write_turn: D::ONE_WRITER.then(|| Arc::new(Mutex::new(()))),
         })
     }
 
@@ -131,26 +156,51 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     /// A transaction that writes.
-    async fn write(&self) -> StoreResult<Transaction<'static, D::Db>> {
-        self.begin(D::BEGIN_WRITE).await
+    async fn write(&self) -> StoreResult<Tx<D>> {
+        self.begin(D::BEGIN_WRITE, self.write_turn.clone()).await
     }
 
     /// A read-only transaction on one snapshot.
-    async fn snapshot(&self) -> StoreResult<Transaction<'static, D::Db>> {
-        self.begin(D::BEGIN_SNAPSHOT).await
+    async fn snapshot(&self) -> StoreResult<Tx<D>> {
+        self.begin(D::BEGIN_SNAPSHOT, None).await
     }
 
-    /// Begins a transaction, its isolation in the `BEGIN` itself. The `BEGIN` runs in a task
-    /// of its own, to the end, whatever happens to the caller: sqlx counts a transaction as
-    /// open only once its `BEGIN` has answered, so a request dropped while the `BEGIN` was on
-    /// the wire used to return its connection to the pool inside a transaction nobody rolled
-    /// back, and the next requests on it ran inside that transaction. Once begun, a dropped
-    /// transaction rolls back before its connection is reused.
-    async fn begin(&self, statement: &'static str) -> StoreResult<Transaction<'static, D::Db>> {
+    /// Begins a transaction, its isolation in the `BEGIN` itself, after taking `turn`. The
+    /// `BEGIN` runs in a task of its own, to the end, whatever happens to the caller: sqlx
+    /// counts a transaction as open only once its `BEGIN` has answered, so a request dropped
+    /// while the `BEGIN` was on the wire used to return its connection to the pool inside a
+    /// transaction nobody rolled back, and the next requests on it ran inside that transaction.
+    /// Once begun, a dropped transaction rolls back before its connection is reused.
+    ///
+    /// The connection comes before the turn: a writer holding the turn never waits for a
+    /// connection that someone waiting for the turn holds.
+    async fn begin(&self, statement: &'static str, turn: Option<Arc<Mutex<()>>>) -> StoreResult<Tx<D>> {
         self.sent();
         let pool = self.pool.clone();
-        let begun = tokio::spawn(async move { pool.begin_with(statement).await });
+        let begun = tokio::spawn(async move {
+            let conn = pool.acquire().await?;
+            let turn = match turn {
+                Some(turn) => Some(turn.lock_owned().await),
+                None => None,
+            };
+            let tx = Transaction::begin(conn, Some(statement.into())).await?;
+            Ok(Tx { tx, _turn: turn })
+        });
         self.reach(async move { begun.await.unwrap_or(Err(sqlx::Error::WorkerCrashed)) }).await
+    }
+
+    /// Runs one statement that writes, on its own, in the writers' turn (see `begin`).
+    async fn write_on(&self, conn: &mut Conn<D>, sql: Sql<'_>) -> StoreResult<u64> {
+        let _turn = self.take_turn().await;
+        self.execute(conn, sql).await
+    }
+
+    /// The writers' turn, where writers take turns.
+    async fn take_turn(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.write_turn {
+            Some(turn) => Some(turn.clone().lock_owned().await),
+            None => None,
+        }
     }
 
     /// Waits for a connection (or a transaction on one). A wait that drags on while the pool
@@ -228,9 +278,9 @@ impl<D: Dialect> SqlStore<D> {
         error
     }
 
-    async fn commit(&self, tx: Transaction<'static, D::Db>) -> StoreResult<()> {
+    async fn commit(&self, tx: Tx<D>) -> StoreResult<()> {
         self.sent();
-        tx.commit().await.map_err(|e| self.failed(e))
+        tx.tx.commit().await.map_err(|e| self.failed(e))
     }
 
     async fn connection(&self) -> StoreResult<PoolConnection<D::Db>> {
@@ -270,8 +320,9 @@ impl<D: Dialect> SqlStore<D> {
         self.optional(&mut *self.connection().await?, sql).await
     }
 
+    /// One statement that writes, on its own.
     async fn run(&self, sql: Sql<'_>) -> StoreResult<u64> {
-        self.execute(&mut *self.connection().await?, sql).await
+        self.write_on(&mut *self.connection().await?, sql).await
     }
 }
 

@@ -5,11 +5,10 @@ use carenest_domain::page::{Page, PageRequest};
 use carenest_domain::scheduling::*;
 use carenest_domain::{StoreError, StoreResult};
 use chrono::NaiveDate;
-use sqlx::Transaction;
 
 use crate::availability::{booked_query, Dates};
 use crate::rows::{self, Columns, SESSION, THERAPIST};
-use crate::{Conn, Dialect, Inspect, Sql, SqlStore};
+use crate::{Conn, Dialect, Inspect, Sql, SqlStore, Tx};
 
 /// A `LIKE` pattern that finds `text` anywhere, its wildcards taken literally.
 fn contains_pattern(text: &str) -> String {
@@ -150,6 +149,7 @@ impl<D: Dialect> SqlStore<D> {
         if read.is_empty() {
             return Ok(());
         }
+        let _turn = self.take_turn().await;
         self.audit_sessions(conn, reader, AuditAction::Read, &read).await
     }
 
@@ -222,12 +222,7 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     /// Answers a session a change left as it was, recording that its caller read it.
-    async fn read_unchanged(
-        &self,
-        mut tx: Transaction<'static, D::Db>,
-        actor: Actor,
-        session: Session,
-    ) -> StoreResult<Session> {
+    async fn read_unchanged(&self, mut tx: Tx<D>, actor: Actor, session: Session) -> StoreResult<Session> {
         self.audit_sessions(&mut tx, actor, AuditAction::Read, &[session.id]).await?;
         self.commit(tx).await?;
         Ok(session)

@@ -121,6 +121,7 @@ impl Dialect for Lite {
     type Row = SqliteRow;
 
     const NAME: &'static str = "sqlite";
+    const ONE_WRITER: bool = true;
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     // Under WAL, a deferred transaction's reads share one snapshot.
     const BEGIN_SNAPSHOT: &'static str = "BEGIN";
