@@ -41,7 +41,7 @@ server_pid=""
 cleanup() {
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
     psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS $database" >/dev/null 2>&1 || true
-    rm -rf "$work" bench/pgbench/.reads-*
+    rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -138,11 +138,13 @@ scenario() {
     printf '%-44s %9.0f %9.2f %9.2f %9s %7s' "$name" "$rate" "$p50" "$p99" "$cpu_ms" "$(peak_memory_mib)"
 }
 
-# ceiling SCRIPT [pgbench -D options...]: pgbench's transactions per second on the same SQL.
+# ceiling SCRIPT [pgbench -D options...]: pgbench's transactions per second on the same SQL
+# (SCRIPT in bench/pgbench, or a path).
 ceiling() {
     local script=$1
     shift
-    pgbench -n -c "$connections" -j 2 -T "$duration" -M prepared "$@" -f "bench/pgbench/$script" "$pg_url" 2>/dev/null |
+    [ -f "$script" ] || script="bench/pgbench/$script"
+    pgbench -n -c "$connections" -j 2 -T "$duration" -M prepared "$@" -f "$script" "$pg_url" 2>/dev/null |
         awk '/^tps = / { printf "%.0f", $3 }'
 }
 
@@ -156,8 +158,8 @@ ratio_row() {
 
 # reads_only SCRIPT: the script without its audit INSERT, for the reads-only ceiling.
 reads_only() {
-    grep -v '^INSERT' "bench/pgbench/$1" >"bench/pgbench/.reads-$1"
-    echo ".reads-$1"
+    grep -v '^INSERT' "bench/pgbench/$1" >"$work/reads-$1"
+    echo "$work/reads-$1"
 }
 
 header() {
