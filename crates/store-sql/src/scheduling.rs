@@ -365,11 +365,12 @@ impl<D: Dialect> SchedulingStore for SqlStore<D> {
             self.execute(&mut tx, sql.arg(ids.clone()).arg(ids.iter().min().copied())).await?;
         }
         self.link_therapists(&mut tx, &ids, &new.therapist_ids).await?;
+        // Only a child's sessions have a family to remind and to account to.
         if new.child_profile_id.is_some() {
             self.plan_reminders(&mut tx, &ids, true).await?;
+            let created: Vec<SessionId> = ids.iter().copied().map(SessionId).collect();
+            self.audit_sessions(&mut tx, actor, AuditAction::Create, &created).await?;
         }
-        let created: Vec<SessionId> = ids.iter().copied().map(SessionId).collect();
-        self.audit_sessions(&mut tx, actor, AuditAction::Create, &created).await?;
         let sessions = self.sessions_by_id(&mut tx, &ids).await?;
         self.commit(tx).await?;
         Ok(sessions)
