@@ -11,6 +11,9 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::Context;
 
+/// How often recorded histogram samples are folded into their buckets.
+const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Latency buckets, in seconds, for requests and statements alike.
 const BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
@@ -24,6 +27,17 @@ pub fn recorder() -> &'static PrometheusHandle {
         // Another recorder may have been installed by an embedding program; ours then only
         // renders what it records itself, which is still correct for /metrics.
         let _ = metrics::set_global_recorder(recorder);
+        // A histogram keeps every sample until they are folded into its buckets, which only a
+        // scrape or an upkeep does: without this, a server nobody scraped grew by about 110
+        // bytes a request (10 MiB a minute under load).
+        let upkeep = handle.clone();
+        std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || loop {
+                std::thread::sleep(UPKEEP_INTERVAL);
+                upkeep.run_upkeep();
+            })
+            .expect("a thread can be started");
         handle
     })
 }
