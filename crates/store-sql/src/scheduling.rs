@@ -52,6 +52,13 @@ fn sessions_query<'a>(scope: SessionScope, filter: &SessionFilter, page: &PageRe
     sql
 }
 
+/// The statement for one session, if `scope` may see it.
+fn session_query<'a>(scope: SessionScope, id: SessionId) -> Sql<'a> {
+    let mut sql = Sql::new(format!("SELECT {SESSION} FROM sessions s WHERE s.id = $1")).arg(id);
+    push_scope(&mut sql, scope);
+    sql
+}
+
 /// Narrows a sessions query (`s`) to what `scope` may see.
 fn push_scope(sql: &mut Sql<'_>, scope: SessionScope) {
     match scope {
@@ -124,11 +131,14 @@ impl<D: Dialect> SqlStore<D> {
         Ok(page)
     }
 
+    /// The one session `inner` selects; `NotFound` without it.
+    async fn session_of(&self, conn: &mut Conn<D>, inner: Sql<'_>) -> StoreResult<Session> {
+        self.sessions_of(conn, inner).await?.pop().ok_or(StoreError::NotFound)
+    }
+
     async fn one_session(&self, reader: Option<Actor>, scope: SessionScope, id: SessionId) -> StoreResult<Session> {
-        let mut sql = Sql::new(format!("SELECT {SESSION} FROM sessions s WHERE s.id = $1")).arg(id);
-        push_scope(&mut sql, scope);
         let mut conn = self.connection().await?;
-        let session = self.sessions_of(&mut conn, sql).await?.pop().ok_or(StoreError::NotFound)?;
+        let session = self.session_of(&mut conn, session_query(scope, id)).await?;
         if let Some(reader) = reader {
             self.record_reads(&mut conn, reader, scope, std::slice::from_ref(&session)).await?;
         }
@@ -230,10 +240,9 @@ impl<D: Dialect> SqlStore<D> {
 
     /// A session in `scope`, locked for a change.
     async fn locked_session(&self, conn: &mut Conn<D>, scope: SessionScope, id: SessionId) -> StoreResult<Session> {
-        let mut sql = Sql::new(format!("SELECT {SESSION} FROM sessions s WHERE s.id = $1")).arg(id);
-        push_scope(&mut sql, scope);
+        let mut sql = session_query(scope, id);
         sql.push(&D::for_update_of("s"));
-        self.sessions_of(conn, sql).await?.pop().ok_or(StoreError::NotFound)
+        self.session_of(conn, sql).await
     }
 }
 
