@@ -227,6 +227,8 @@ ratio_row "$(ceiling book.sql -D "hash=$admin_hash" -D "therapists=$therapists")
 scenario "POST /auth/login (Argon2 by design)" "$admin_token" /api/v1/auth/login login.lua admin benchmark
 echo "         -      -"
 busy=$([ "$smoke" = 1 ] && echo 8 || echo 256)
+# The hashing threads give their working memory (19 MiB each) back 2 s after their last hash.
+sleep 3
 # Memory under many connections (the ceilings above are at the run's own connection count).
 connections=$busy scenario "the admin's week at $busy connections" "$admin_token" "$week"
 echo "         -      -"

@@ -154,7 +154,7 @@ async fn registrations_are_limited_per_client(db: &TestDb) {
 }
 
 async fn a_flood_of_registrations_is_told_to_come_back_instead_of_piling_up(db: &TestDb) {
-    let hashing = HashingLimits { concurrent: 1, queue: 2, wait: Duration::from_secs(30) };
+    let hashing = HashingLimits { concurrent: 1, queue: 2, wait: Duration::from_secs(30), ..HashingLimits::default() };
     // Registrations per client are not what this is about; hashing turns are.
     let settings = Settings { hashing, throttle_registrations: policy(1000), ..Settings::default() };
     let app = TestApp::with_settings(db, settings);
