@@ -7,14 +7,15 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use carenest_domain::{StoreError, StoreResult};
-use carenest_store_sql::dialect::migrations_up_to;
 use carenest_store_sql::dialect::run;
+use carenest_store_sql::dialect::{migration_pool, migrations_up_to};
+use carenest_store_sql::pool::ConnectionPool;
 use carenest_store_sql::{broken_rule, known_constraint, Arg, Dialect, PoolSettings, RuleKind, Sql, SqlStore};
 use serde_json::Value;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPoolOptions, PgQueryResult, PgRow};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgQueryResult, PgRow};
 use sqlx::query::Query;
-use sqlx::{ConnectOptions, PgPool, Postgres, Row};
+use sqlx::{ConnectOptions, Connection, Postgres, Row};
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
@@ -57,11 +58,13 @@ fn options(url: &str) -> StoreResult<PgConnectOptions> {
         .map_err(|error| StoreError::Unavailable(format!("invalid PostgreSQL URL: {error}").into()))
 }
 
-/// A one-connection pool on which statements may run as long as they need: a migration that
+type PgPool = ConnectionPool<Postgres>;
+
+/// A pool of one connection on which statements may run as long as they need: a migration that
 /// builds an index on a big table must not be cancelled by the limit meant for requests.
-async fn without_statement_timeout(pool: &PgPool) -> StoreResult<PgPool> {
-    let options = pool.connect_options().as_ref().clone().options([("statement_timeout", "0")]);
-    PgPoolOptions::new().max_connections(1).connect_with(options).await.map_err(Pg::map_error)
+async fn without_statement_timeout(pool: &PgPool) -> StoreResult<sqlx::PgPool> {
+    let options = pool.connect_options().clone().options([("statement_timeout", "0")]);
+    migration_pool(options).await.map_err(Pg::map_error)
 }
 
 impl Dialect for Pg {
@@ -130,6 +133,18 @@ impl Dialect for Pg {
         row.try_get(column).map_err(StoreError::other)
     }
 
+    /// Besides a broken socket: the server ended the session (admin shutdown, a crash) or
+    /// refuses it.
+    fn connection_lost(error: &sqlx::Error) -> bool {
+        match error {
+            sqlx::Error::Database(db) => {
+                db.code().is_some_and(|code| code.starts_with("57P") || code.starts_with("08"))
+            }
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
+            _ => false,
+        }
+    }
+
     fn map_error(error: sqlx::Error) -> StoreError {
         match &error {
             sqlx::Error::RowNotFound => StoreError::NotFound,
@@ -192,7 +207,7 @@ impl Dialect for Pg {
         );
         let mut conn = pool.connect_options().connect().await.map_err(Self::map_error)?;
         let row = run::fetch_optional::<Postgres>(&mut conn, sql, bind).await.map_err(Self::map_error)?;
-        sqlx::Connection::close(conn).await.map_err(Self::map_error)?;
+        conn.close().await.map_err(Self::map_error)?;
         let inside: i64 = row.ok_or(StoreError::NotFound)?.try_get("inside").map_err(StoreError::other)?;
         Ok(usize::try_from(inside).unwrap_or_default())
     }
@@ -200,7 +215,7 @@ impl Dialect for Pg {
     async fn connect(url: &str, settings: PoolSettings) -> StoreResult<PgPool> {
         let limit = format!("{}ms", settings.statement_timeout.as_millis().max(1));
         let options = options(url)?.options([("statement_timeout", limit)]);
-        settings.pool_options(Self::DEFAULT_ACQUIRE_TIMEOUT).connect_with(options).await.map_err(Self::map_error)
+        settings.open(options, Self::DEFAULT_ACQUIRE_TIMEOUT).await.map_err(Self::map_error)
     }
 
     fn migrator() -> &'static Migrator {

@@ -10,7 +10,7 @@ use carenest_domain::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 
 use crate::rows::{self, Columns, USER};
-use crate::{Conn, Dialect, Sql, SqlStore};
+use crate::{Dialect, Link, Sql, SqlStore};
 
 fn keys(keys: &[ThrottleKey]) -> Vec<String> {
     keys.iter().map(|k| k.0.clone()).collect()
@@ -19,7 +19,7 @@ fn keys(keys: &[ThrottleKey]) -> Vec<String> {
 impl<D: Dialect> SqlStore<D> {
     /// Refuses to leave the practice without an admin. The admin rows are locked first, so two
     /// admins demoting each other at once can't both succeed.
-    pub(crate) async fn ensure_other_admin(&self, conn: &mut Conn<D>, leaving: UserId) -> StoreResult<()> {
+    pub(crate) async fn ensure_other_admin(&self, conn: &mut Link<D>, leaving: UserId) -> StoreResult<()> {
         let sql = format!("SELECT id FROM users WHERE role = 'admin' ORDER BY id{}", D::FOR_UPDATE);
         let admins = self.all(conn, Sql::new(sql)).await?;
         let admins = admins.iter().map(|row| row.int("id")).collect::<StoreResult<Vec<_>>>()?;
@@ -31,7 +31,7 @@ impl<D: Dialect> SqlStore<D> {
 
     async fn add_token(
         &self,
-        conn: &mut Conn<D>,
+        conn: &mut Link<D>,
         user: UserId,
         token_hash: &[u8],
         expires_at: DateTime<Utc>,

@@ -6,7 +6,7 @@ use carenest_domain::StoreResult;
 use chrono::{DateTime, Utc};
 
 use crate::rows::{self, AUDIT};
-use crate::{Conn, Dialect, Sql, SqlStore};
+use crate::{Dialect, Link, Sql, SqlStore};
 
 const INSERT: &str = "INSERT INTO audit_log (at, actor_user_id, actor_role, action, resource_type, resource_id, \
      subject_user_id, created_at, updated_at)";
@@ -33,7 +33,7 @@ impl<D: Dialect> SqlStore<D> {
     /// transaction: the change and its record are written together or not at all.
     pub(crate) async fn audit_own_change(
         &self,
-        conn: &mut Conn<D>,
+        conn: &mut Link<D>,
         owner: UserId,
         action: AuditAction,
         resource_type: &str,
@@ -52,7 +52,7 @@ impl<D: Dialect> SqlStore<D> {
     /// sessions of no child, or when the actor is that family), in one statement.
     pub(crate) async fn audit_sessions(
         &self,
-        conn: &mut Conn<D>,
+        conn: &mut Link<D>,
         actor: Actor,
         action: AuditAction,
         sessions: &[SessionId],
@@ -78,7 +78,7 @@ impl<D: Dialect> SqlStore<D> {
     /// the actor is that family), in one statement.
     pub(crate) async fn audit_child_reads(
         &self,
-        conn: &mut Conn<D>,
+        conn: &mut Link<D>,
         actor: Actor,
         children: &[i64],
     ) -> StoreResult<()> {

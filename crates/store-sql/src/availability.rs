@@ -9,7 +9,7 @@ use carenest_domain::{StoreError, StoreResult};
 use chrono::{NaiveDate, NaiveTime};
 
 use crate::rows::{self, Columns, CLOSURE, TIME_OFF};
-use crate::{Conn, Dialect, Sql, SqlStore};
+use crate::{Dialect, Link, Sql, SqlStore};
 
 /// The dates a calendar is read for: a range, or the occurrences of a booking.
 pub(crate) enum Dates<'a> {
@@ -58,7 +58,7 @@ impl<D: Dialect> SqlStore<D> {
     /// What the availability rules read about these therapists on these dates, on `conn`.
     pub(crate) async fn calendar_on(
         &self,
-        conn: &mut Conn<D>,
+        conn: &mut Link<D>,
         therapists: &[TherapistId],
         dates: Dates<'_>,
     ) -> StoreResult<Calendar> {
@@ -95,7 +95,7 @@ impl<D: Dialect> SqlStore<D> {
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn refuse_unavailable(
         &self,
-        conn: &mut Conn<D>,
+        conn: &mut Link<D>,
         therapists: &[TherapistId],
         dates: &[NaiveDate],
         start: NaiveTime,
@@ -127,7 +127,7 @@ impl<D: Dialect> SqlStore<D> {
         Err(unavailable_error(conflicts))
     }
 
-    async fn therapist_exists(&self, conn: &mut Conn<D>, therapist: TherapistId) -> StoreResult<()> {
+    async fn therapist_exists(&self, conn: &mut Link<D>, therapist: TherapistId) -> StoreResult<()> {
         self.one(conn, Sql::new("SELECT id FROM therapists WHERE id = $1").arg(therapist)).await.map(drop)
     }
 }

@@ -377,7 +377,7 @@ fn decode<'a>(table: &str, column: &ColumnSpec, value: &'a Value) -> StoreResult
 
 impl<D: Dialect> SqlStore<D> {
     /// Inserts rows of one table in statements of as many rows as the bound-value limit allows.
-    async fn insert_rows(&self, conn: &mut crate::Conn<D>, table: &TableSpec, rows: &[Vec<Value>]) -> StoreResult<()> {
+    async fn insert_rows(&self, conn: &mut crate::Link<D>, table: &TableSpec, rows: &[Vec<Value>]) -> StoreResult<()> {
         let columns: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
         let per_statement = (D::BULK_INSERT_VALUES / columns.len().max(1)).max(1);
         for chunk in rows.chunks(per_statement) {

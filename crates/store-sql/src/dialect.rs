@@ -11,9 +11,9 @@ use carenest_domain::{StoreError, StoreResult};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde_json::Value;
 use sqlx::migrate::Migrator;
-use sqlx::pool::{PoolConnectionMetadata, PoolOptions};
-use sqlx::{Connection, Database, Pool};
+use sqlx::{Connection, Database};
 
+use crate::pool::ConnectionPool;
 use crate::rows::Columns;
 
 /// The migrations of `migrator` up to `version`, for bringing a database to an older schema.
@@ -26,6 +26,14 @@ pub fn migrations_up_to(migrator: &Migrator, version: Option<i64>) -> Migrator {
         locking: migrator.locking,
         no_tx: migrator.no_tx,
     }
+}
+
+/// A pool of one connection for migrations, which sqlx runs on a pool of its own (on a plain
+/// connection the compiler cannot prove their futures `Send`).
+pub async fn migration_pool<DB: Database>(
+    options: <DB::Connection as Connection>::Options,
+) -> Result<sqlx::Pool<DB>, sqlx::Error> {
+    sqlx::pool::PoolOptions::new().max_connections(1).connect_with(options).await
 }
 
 /// A database connection of a dialect.
@@ -50,27 +58,19 @@ impl Default for PoolSettings {
     }
 }
 
-/// A pooled connection used this recently is taken to be alive without asking the database.
-const RECENTLY_USED: Duration = Duration::from_secs(1);
-
 impl PoolSettings {
-    /// The pool both dialects use. sqlx would ping every connection before handing it out (a
-    /// round trip per acquire, on top of the one it makes when a connection comes back); only
-    /// connections that sat idle are pinged here. One that broke since its last use fails its
-    /// statement, answers `Unavailable`, and is closed by the pool rather than reused.
-    pub fn pool_options<DB: Database>(&self, default_acquire_timeout: Duration) -> PoolOptions<DB> {
-        PoolOptions::new()
-            .max_connections(self.max_connections.max(1))
-            .acquire_timeout(self.acquire_timeout.unwrap_or(default_acquire_timeout))
-            .test_before_acquire(false)
-            .before_acquire(|conn: &mut DB::Connection, meta: PoolConnectionMetadata| {
-                Box::pin(async move {
-                    if meta.idle_for >= RECENTLY_USED {
-                        conn.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
+    /// Opens the pool both dialects use (see `crate::pool`) over connections opened with
+    /// `options`, and its first connection, so that a database that does not answer is
+    /// reported here.
+    pub async fn open<DB: Database>(
+        &self,
+        options: <DB::Connection as Connection>::Options,
+        default_acquire_timeout: Duration,
+    ) -> Result<ConnectionPool<DB>, sqlx::Error> {
+        let timeout = self.acquire_timeout.unwrap_or(default_acquire_timeout);
+        let pool = ConnectionPool::new(options, self.max_connections, timeout);
+        drop(pool.acquire().await?);
+        Ok(pool)
     }
 }
 
@@ -229,6 +229,15 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     /// connection trouble `Unavailable`, the rest `Other`.
     fn map_error(error: sqlx::Error) -> StoreError;
 
+    /// Whether an error means the connection itself is gone, so that the pool closes it
+    /// rather than hand it out again.
+    fn connection_lost(error: &sqlx::Error) -> bool {
+        matches!(
+            error,
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed
+        )
+    }
+
     fn fetch_all<'a>(
         conn: &'a mut Conn<Self>,
         sql: Sql<'a>,
@@ -245,13 +254,17 @@ pub trait Dialect: Send + Sync + Sized + 'static {
 
     /// How many of the pool's idle connections are inside a transaction on the server's side
     /// (a check for tests).
-    fn idle_in_transaction(pool: &Pool<Self::Db>) -> impl Future<Output = StoreResult<usize>> + Send;
+    fn idle_in_transaction(pool: &ConnectionPool<Self::Db>) -> impl Future<Output = StoreResult<usize>> + Send;
 
     /// Opens a pool and checks that the database answers.
-    fn connect(url: &str, settings: PoolSettings) -> impl Future<Output = StoreResult<Pool<Self::Db>>> + Send;
+    fn connect(url: &str, settings: PoolSettings)
+        -> impl Future<Output = StoreResult<ConnectionPool<Self::Db>>> + Send;
     fn migrator() -> &'static Migrator;
     /// Applies pending migrations, all of them or those up to `up_to`.
-    fn run_migrations(pool: &Pool<Self::Db>, up_to: Option<i64>) -> impl Future<Output = StoreResult<()>> + Send;
+    fn run_migrations(
+        pool: &ConnectionPool<Self::Db>,
+        up_to: Option<i64>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// A statement after a restore that moves `table`'s id generator past its largest id, if
     /// the backend keeps one apart from the table.
     fn reset_identity(table: &str) -> Option<String>;
@@ -259,7 +272,7 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     const OVERRIDING_IDENTITY: &'static str;
     /// Bound values per multi-row insert of a bulk load: as many as pay off, under the limit.
     const BULK_INSERT_VALUES: usize;
-    fn undo_migrations(pool: &Pool<Self::Db>, target: i64) -> impl Future<Output = StoreResult<()>> + Send;
+    fn undo_migrations(pool: &ConnectionPool<Self::Db>, target: i64) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// The shared body of every dialect's `fetch_all`, `fetch_optional` and `execute`: build the

@@ -7,7 +7,7 @@ use carenest_domain::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 
 use crate::rows::{self, Columns, CHILD, GOAL, PROFILE};
-use crate::{Conn, Dialect, Sql, SqlStore, Tx};
+use crate::{Dialect, Link, Sql, SqlStore, Tx};
 
 /// The id of the caller's parent profile, for a statement whose `$1` is the caller.
 const OWN_PROFILE: &str = "(SELECT id FROM parent_profiles WHERE user_id = $1)";
@@ -47,7 +47,7 @@ impl<D: Dialect> SqlStore<D> {
     /// `Invalid` when the family has `max` rows in `table` already.
     async fn profile_with_room(
         &self,
-        conn: &mut Conn<D>,
+        conn: &mut Link<D>,
         owner: UserId,
         table: &str,
         max: i64,
@@ -69,7 +69,7 @@ impl<D: Dialect> SqlStore<D> {
     /// can't vanish before the goal is written.
     async fn check_own_child(
         &self,
-        conn: &mut Conn<D>,
+        conn: &mut Link<D>,
         profile: ParentProfileId,
         child: Option<ChildId>,
     ) -> StoreResult<()> {
@@ -81,7 +81,7 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     /// A goal's template must exist; its row is share-locked so it can't vanish meanwhile.
-    async fn check_template(&self, conn: &mut Conn<D>, template: Option<TemplateId>) -> StoreResult<()> {
+    async fn check_template(&self, conn: &mut Link<D>, template: Option<TemplateId>) -> StoreResult<()> {
         let Some(template) = template else { return Ok(()) };
         let sql = Sql::new(format!("SELECT id FROM goal_templates WHERE id = $1{}", D::FOR_SHARE)).arg(template);
         self.optional(conn, sql).await?.map(drop).ok_or_else(unknown_template_error)

@@ -13,6 +13,7 @@ pub mod dialect;
 mod family;
 mod feeds;
 mod ops;
+pub mod pool;
 mod reminders;
 pub mod rows;
 mod scheduling;
@@ -33,11 +34,14 @@ use carenest_domain::time::{Clock, SystemClock};
 use carenest_domain::{StoreError, StoreResult};
 use chrono::NaiveDate;
 use sqlx::migrate::MigrateDatabase;
-use sqlx::pool::PoolConnection;
-use sqlx::{Pool, Transaction};
+use sqlx::{Connection, Database, TransactionManager};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use dialect::{Arg, Conn, Dialect, PoolSettings, Sql};
+use pool::{ConnectionPool, Pooled};
+
+/// A pooled connection of a dialect, as the store's statements take it.
+pub(crate) type Link<D> = pool::Link<<D as Dialect>::Db>;
 
 /// What a store is built with besides its database.
 #[derive(Clone)]
@@ -65,13 +69,13 @@ impl Default for StoreOptions {
 
 /// The store over one dialect.
 pub struct SqlStore<D: Dialect> {
-    pool: Pool<D::Db>,
+    pool: ConnectionPool<D::Db>,
     clock: Arc<dyn Clock>,
     embedder: Arc<dyn Embedder>,
     reminders: ReminderPolicy,
     /// Round trips sent (statements, and the `BEGIN` and `COMMIT` of transactions).
     statements: AtomicU64,
-    /// Connections taken from the pool; sqlx pings each one it gets back, a round trip more.
+    /// Connections taken from the pool.
     checkouts: AtomicU64,
     /// Set when the database could not be reached, cleared by the next connection that can.
     unreachable: AtomicBool,
@@ -80,24 +84,48 @@ pub struct SqlStore<D: Dialect> {
     write_turn: Option<Arc<Mutex<()>>>,
 }
 
-/// A transaction; one that writes holds the writers' turn until it ends. Fields drop in order:
-/// the transaction (rolled back unless committed), then the turn.
+/// A transaction; one that writes holds the writers' turn until it ends. Dropped before its
+/// `COMMIT` (an error, a cancelled request), it rolls back, and its connection and turn are
+/// free again once the rollback has answered: a connection must not wait in the pool inside a
+/// transaction, holding its locks (on SQLite, the write lock) until someone takes it again.
 pub(crate) struct Tx<D: Dialect> {
-    tx: Transaction<'static, D::Db>,
-    _turn: Option<OwnedMutexGuard<()>>,
+    /// Until the transaction ends.
+    link: Option<Pooled<D::Db>>,
+    turn: Option<OwnedMutexGuard<()>>,
 }
 
 impl<D: Dialect> std::ops::Deref for Tx<D> {
-    type Target = Transaction<'static, D::Db>;
+    type Target = Link<D>;
 
     fn deref(&self) -> &Self::Target {
-        &self.tx
+        self.link.as_ref().expect("a transaction holds its connection until it ends")
     }
 }
 
 impl<D: Dialect> std::ops::DerefMut for Tx<D> {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.tx
+        self.link.as_mut().expect("a transaction holds its connection until it ends")
+    }
+}
+
+impl<D: Dialect> Drop for Tx<D> {
+    fn drop(&mut self) {
+        let Some(mut link) = self.link.take() else { return };
+        <D::Db as Database>::TransactionManager::start_rollback(link.raw());
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // Nothing to finish the rollback on: closing the connection ends the transaction on
+            // the database's side.
+            drop(Pooled::take(link));
+            return;
+        };
+        let turn = self.turn.take();
+        runtime.spawn(async move {
+            // The ping sends the queued ROLLBACK and waits for its answer.
+            if link.raw().ping().await.is_err() {
+                drop(Pooled::take(link));
+            }
+            drop(turn);
+        });
     }
 }
 
@@ -143,7 +171,7 @@ impl<D: Dialect> SqlStore<D> {
         })
     }
 
-    pub fn pool(&self) -> &Pool<D::Db> {
+    pub fn pool(&self) -> &ConnectionPool<D::Db> {
         &self.pool
     }
 
@@ -170,7 +198,7 @@ impl<D: Dialect> SqlStore<D> {
     /// counts a transaction as open only once its `BEGIN` has answered, so a request dropped
     /// while the `BEGIN` was on the wire used to return its connection to the pool inside a
     /// transaction nobody rolled back, and the next requests on it ran inside that transaction.
-    /// Once begun, a dropped transaction rolls back before its connection is reused.
+    /// Once begun, a dropped transaction rolls back before its connection is reused (`Tx`).
     ///
     /// The connection comes before the turn: a writer holding the turn never waits for a
     /// connection that someone waiting for the turn holds.
@@ -178,19 +206,26 @@ impl<D: Dialect> SqlStore<D> {
         self.sent();
         let pool = self.pool.clone();
         let begun = tokio::spawn(async move {
-            let conn = pool.acquire().await?;
+            let mut link = pool.acquire().await?;
             let turn = match turn {
                 Some(turn) => Some(turn.lock_owned().await),
                 None => None,
             };
-            let tx = Transaction::begin(conn, Some(statement.into())).await?;
-            Ok(Tx { tx, _turn: turn })
+            match <D::Db as Database>::TransactionManager::begin(link.raw(), Some(statement.into())).await {
+                Ok(()) => Ok(Tx { link: Some(link), turn }),
+                Err(error) => {
+                    if D::connection_lost(&error) {
+                        link.lose();
+                    }
+                    Err(error)
+                }
+            }
         });
         self.reach(async move { begun.await.unwrap_or(Err(sqlx::Error::WorkerCrashed)) }).await
     }
 
     /// Runs one statement that writes, on its own, in the writers' turn (see `begin`).
-    async fn write_on(&self, conn: &mut Conn<D>, sql: Sql<'_>) -> StoreResult<u64> {
+    async fn write_on(&self, conn: &mut Link<D>, sql: Sql<'_>) -> StoreResult<u64> {
         let _turn = self.take_turn().await;
         self.execute(conn, sql).await
     }
@@ -237,7 +272,7 @@ impl<D: Dialect> SqlStore<D> {
 
     /// Every connection the pool may open is open: waiting is load, not an outage.
     fn saturated(&self) -> bool {
-        self.pool.size() >= self.pool.options().get_max_connections()
+        self.pool.size() >= self.pool.max_connections()
     }
 
     /// Opens a connection of its own to see whether the database is there; at most one probe
@@ -251,7 +286,7 @@ impl<D: Dialect> SqlStore<D> {
             *last = Some(Instant::now());
         }
         let options = self.pool.connect_options();
-        let attempt = tokio::time::timeout(UNREACHABLE_ACQUIRE_TIMEOUT, sqlx::ConnectOptions::connect(&*options)).await;
+        let attempt = tokio::time::timeout(UNREACHABLE_ACQUIRE_TIMEOUT, sqlx::ConnectOptions::connect(options)).await;
         let reachable = match attempt {
             Ok(Ok(connection)) => {
                 let _ = sqlx::Connection::close(connection).await;
@@ -267,6 +302,14 @@ impl<D: Dialect> SqlStore<D> {
         self.unreachable.store(!reachable, Ordering::Relaxed);
     }
 
+    /// A statement's error as the domain's; a connection that broke is not reused.
+    fn failed_on(&self, conn: &mut Link<D>, error: sqlx::Error) -> StoreError {
+        if D::connection_lost(&error) {
+            conn.lose();
+        }
+        self.failed(error)
+    }
+
     /// A driver error as the domain's, noting an outage when it is one.
     fn failed(&self, error: sqlx::Error) -> StoreError {
         // A full pool timing out is load, not an outage.
@@ -278,33 +321,44 @@ impl<D: Dialect> SqlStore<D> {
         error
     }
 
-    async fn commit(&self, tx: Tx<D>) -> StoreResult<()> {
+    /// Commits; a transaction whose `COMMIT` fails rolls back as it drops.
+    async fn commit(&self, mut tx: Tx<D>) -> StoreResult<()> {
         self.sent();
-        tx.tx.commit().await.map_err(|e| self.failed(e))
+        let committed = <D::Db as Database>::TransactionManager::commit(tx.raw()).await;
+        match committed {
+            Ok(()) => {
+                tx.link.take();
+                Ok(())
+            }
+            Err(error) => Err(self.failed_on(&mut tx, error)),
+        }
     }
 
-    async fn connection(&self) -> StoreResult<PoolConnection<D::Db>> {
+    async fn connection(&self) -> StoreResult<Pooled<D::Db>> {
         self.reach(self.pool.acquire()).await
     }
 
-    async fn all(&self, conn: &mut Conn<D>, sql: Sql<'_>) -> StoreResult<Vec<D::Row>> {
+    async fn all(&self, conn: &mut Link<D>, sql: Sql<'_>) -> StoreResult<Vec<D::Row>> {
         self.sent();
-        D::fetch_all(conn, sql).await.map_err(|e| self.failed(e))
+        let outcome = D::fetch_all(conn.raw(), sql).await;
+        outcome.map_err(|e| self.failed_on(conn, e))
     }
 
-    async fn optional(&self, conn: &mut Conn<D>, sql: Sql<'_>) -> StoreResult<Option<D::Row>> {
+    async fn optional(&self, conn: &mut Link<D>, sql: Sql<'_>) -> StoreResult<Option<D::Row>> {
         self.sent();
-        D::fetch_optional(conn, sql).await.map_err(|e| self.failed(e))
+        let outcome = D::fetch_optional(conn.raw(), sql).await;
+        outcome.map_err(|e| self.failed_on(conn, e))
     }
 
     /// The one row a statement must find; `NotFound` without it.
-    async fn one(&self, conn: &mut Conn<D>, sql: Sql<'_>) -> StoreResult<D::Row> {
+    async fn one(&self, conn: &mut Link<D>, sql: Sql<'_>) -> StoreResult<D::Row> {
         self.optional(conn, sql).await?.ok_or(StoreError::NotFound)
     }
 
-    async fn execute(&self, conn: &mut Conn<D>, sql: Sql<'_>) -> StoreResult<u64> {
+    async fn execute(&self, conn: &mut Link<D>, sql: Sql<'_>) -> StoreResult<u64> {
         self.sent();
-        D::execute(conn, sql).await.map_err(|e| self.failed(e))
+        let outcome = D::execute(conn.raw(), sql).await;
+        outcome.map_err(|e| self.failed_on(conn, e))
     }
 
     /// `all`, `one`, `optional` and `execute` on a connection of their own.

@@ -29,11 +29,7 @@ impl<D: Dialect> OpsStore for SqlStore<D> {
     }
 
     fn pool_stats(&self) -> PoolStats {
-        PoolStats {
-            size: self.pool.size(),
-            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
-            max: self.pool.options().get_max_connections(),
-        }
+        PoolStats { size: self.pool.size(), idle: self.pool.idle(), max: self.pool.max_connections() }
     }
 
     async fn migration_status(&self) -> StoreResult<MigrationStatus> {

@@ -15,7 +15,7 @@ use carenest_domain::StoreResult;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::rows::{self, Columns};
-use crate::{Conn, Dialect, Sql, SqlStore};
+use crate::{Dialect, Link, Sql, SqlStore};
 
 const REMINDER: &str = "id, session_id, recipient_user_id, offset_minutes, session_version, due_at, state, attempts, \
                         last_error, sent_at, created_at";
@@ -62,7 +62,7 @@ impl<D: Dialect> SqlStore<D> {
     /// row superseded earlier comes back rather than twice). A row already sent for the same
     /// moment stands for the new one, so a session is never reminded twice of one time.
     /// `fresh`: the sessions were created in this transaction and have no rows yet.
-    pub(crate) async fn plan_reminders(&self, conn: &mut Conn<D>, sessions: &[i64], fresh: bool) -> StoreResult<u64> {
+    pub(crate) async fn plan_reminders(&self, conn: &mut Link<D>, sessions: &[i64], fresh: bool) -> StoreResult<u64> {
         if sessions.is_empty() {
             return Ok(0);
         }
@@ -119,7 +119,7 @@ impl<D: Dialect> SqlStore<D> {
         Ok(written)
     }
 
-    async fn insert_reminders(&self, conn: &mut Conn<D>, rows: &[Planned], now: DateTime<Utc>) -> StoreResult<u64> {
+    async fn insert_reminders(&self, conn: &mut Link<D>, rows: &[Planned], now: DateTime<Utc>) -> StoreResult<u64> {
         // `$1` is the time of writing; each row's values follow.
         let mut sql = Sql::new(
             "INSERT INTO reminders (session_id, recipient_user_id, offset_minutes, session_version, due_at,
@@ -145,7 +145,7 @@ impl<D: Dialect> SqlStore<D> {
 
     /// Supersedes a family's waiting rows for sessions no longer of its children (after a
     /// child or the parent profile is deleted, which unlinks their sessions).
-    pub(crate) async fn supersede_unlinked_reminders(&self, conn: &mut Conn<D>, user: UserId) -> StoreResult<u64> {
+    pub(crate) async fn supersede_unlinked_reminders(&self, conn: &mut Link<D>, user: UserId) -> StoreResult<u64> {
         let sql = Sql::new(
             "UPDATE reminders SET state = 'superseded', updated_at = $2
              WHERE recipient_user_id = $1 AND state = 'pending' AND session_id NOT IN (
@@ -156,7 +156,7 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     /// The sessions of a family's children that may not have started.
-    async fn family_sessions_ahead(&self, conn: &mut Conn<D>, user: UserId) -> StoreResult<Vec<i64>> {
+    async fn family_sessions_ahead(&self, conn: &mut Link<D>, user: UserId) -> StoreResult<Vec<i64>> {
         let sql = Sql::new(
             "SELECT s.id FROM sessions s JOIN child_profiles c ON c.id = s.child_profile_id
              JOIN parent_profiles p ON p.id = c.parent_profile_id WHERE p.user_id = $1 AND s.date >= $2",

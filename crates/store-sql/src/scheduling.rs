@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 
 use crate::availability::{booked_query, Dates};
 use crate::rows::{self, Columns, SESSION, THERAPIST};
-use crate::{Conn, Dialect, Inspect, Sql, SqlStore, Tx};
+use crate::{Dialect, Inspect, Link, Sql, SqlStore, Tx};
 
 /// A `LIKE` pattern that finds `text` anywhere, its wildcards taken literally.
 fn contains_pattern(text: &str) -> String {
@@ -94,7 +94,7 @@ fn with_therapists(inner: Sql<'_>) -> Sql<'_> {
 
 impl<D: Dialect> SqlStore<D> {
     /// The sessions `inner` selects, with their therapists (see [`with_therapists`]).
-    async fn sessions_of(&self, conn: &mut Conn<D>, inner: Sql<'_>) -> StoreResult<Vec<Session>> {
+    async fn sessions_of(&self, conn: &mut Link<D>, inner: Sql<'_>) -> StoreResult<Vec<Session>> {
         let mut sessions: Vec<Session> = Vec::new();
         for row in self.all(conn, with_therapists(inner)).await? {
             let id = SessionId(row.int("id")?);
@@ -108,7 +108,7 @@ impl<D: Dialect> SqlStore<D> {
         Ok(sessions)
     }
 
-    pub(crate) async fn sessions_by_id(&self, conn: &mut Conn<D>, ids: &[i64]) -> StoreResult<Vec<Session>> {
+    pub(crate) async fn sessions_by_id(&self, conn: &mut Link<D>, ids: &[i64]) -> StoreResult<Vec<Session>> {
         let sql = Sql::new(format!("SELECT {SESSION} FROM sessions s WHERE {}", D::in_list("s.id", 1)));
         self.sessions_of(conn, sql.arg(ids.to_vec())).await
     }
@@ -132,7 +132,7 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     /// The one session `inner` selects; `NotFound` without it.
-    async fn session_of(&self, conn: &mut Conn<D>, inner: Sql<'_>) -> StoreResult<Session> {
+    async fn session_of(&self, conn: &mut Link<D>, inner: Sql<'_>) -> StoreResult<Session> {
         self.sessions_of(conn, inner).await?.pop().ok_or(StoreError::NotFound)
     }
 
@@ -147,7 +147,7 @@ impl<D: Dialect> SqlStore<D> {
 
     async fn record_reads(
         &self,
-        conn: &mut Conn<D>,
+        conn: &mut Link<D>,
         reader: Actor,
         scope: SessionScope,
         sessions: &[Session],
@@ -165,7 +165,7 @@ impl<D: Dialect> SqlStore<D> {
 
     /// Locks the therapists of a booking in id order (so that two bookings sharing therapists
     /// can't deadlock) and reports ids that do not exist.
-    async fn lock_therapists(&self, conn: &mut Conn<D>, requested: &[TherapistId]) -> StoreResult<()> {
+    async fn lock_therapists(&self, conn: &mut Link<D>, requested: &[TherapistId]) -> StoreResult<()> {
         let mut wanted = ids(requested, |t| t.0);
         wanted.sort_unstable();
         let sql =
@@ -175,7 +175,7 @@ impl<D: Dialect> SqlStore<D> {
         missing_therapists_error(requested, &found).map_or(Ok(()), Err)
     }
 
-    async fn check_child(&self, conn: &mut Conn<D>, child: Option<ChildId>) -> StoreResult<()> {
+    async fn check_child(&self, conn: &mut Link<D>, child: Option<ChildId>) -> StoreResult<()> {
         let Some(child) = child else { return Ok(()) };
         let sql = Sql::new(format!("SELECT id FROM child_profiles WHERE id = $1{}", D::FOR_SHARE)).arg(child);
         self.optional(conn, sql).await?.map(drop).ok_or_else(unknown_child_error)
@@ -183,7 +183,7 @@ impl<D: Dialect> SqlStore<D> {
 
     async fn link_therapists(
         &self,
-        conn: &mut Conn<D>,
+        conn: &mut Link<D>,
         sessions: &[i64],
         therapists: &[TherapistId],
     ) -> StoreResult<u64> {
@@ -201,7 +201,7 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     /// Marks a session changed when only its therapists changed.
-    async fn touch_session(&self, conn: &mut Conn<D>, id: SessionId) -> StoreResult<()> {
+    async fn touch_session(&self, conn: &mut Link<D>, id: SessionId) -> StoreResult<()> {
         let sql = Sql::new("UPDATE sessions SET updated_at = $2, version = version + 1 WHERE id = $1")
             .arg(id)
             .arg(self.now());
@@ -210,7 +210,7 @@ impl<D: Dialect> SqlStore<D> {
 
     /// Sets a user's role when a therapist record is linked to it or unlinked from it. Admins
     /// stay admins either way.
-    async fn relink_user(&self, conn: &mut Conn<D>, old: Option<UserId>, new: Option<UserId>) -> StoreResult<()> {
+    async fn relink_user(&self, conn: &mut Link<D>, old: Option<UserId>, new: Option<UserId>) -> StoreResult<()> {
         if old == new {
             return Ok(());
         }
@@ -239,7 +239,7 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     /// A session in `scope`, locked for a change.
-    async fn locked_session(&self, conn: &mut Conn<D>, scope: SessionScope, id: SessionId) -> StoreResult<Session> {
+    async fn locked_session(&self, conn: &mut Link<D>, scope: SessionScope, id: SessionId) -> StoreResult<Session> {
         let mut sql = session_query(scope, id);
         sql.push(&D::for_update_of("s"));
         self.session_of(conn, sql).await

@@ -9,14 +9,14 @@ use carenest_domain::suggestions::{
 use carenest_domain::StoreResult;
 
 use crate::rows::{self, Columns, CHILD, PROFILE, TEMPLATE};
-use crate::{Conn, Dialect, Sql, SqlStore};
+use crate::{Dialect, Link, Sql, SqlStore};
 
 impl<D: Dialect> SqlStore<D> {
     /// Recomputes a family's embedding and neighbour buckets from its profile (`fields`, or as
     /// stored) and children, inside the caller's transaction, and returns the stored text.
     pub(crate) async fn refresh_embedding(
         &self,
-        conn: &mut Conn<D>,
+        conn: &mut Link<D>,
         profile: ParentProfileId,
         fields: Option<&NewParentProfile>,
     ) -> StoreResult<String> {

@@ -9,7 +9,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use carenest_domain::{StoreError, StoreResult};
-use carenest_store_sql::dialect::{migrations_up_to, run};
+use carenest_store_sql::dialect::{migration_pool, migrations_up_to, run};
+use carenest_store_sql::pool::ConnectionPool;
 use carenest_store_sql::{broken_rule, known_constraint, Arg, Dialect, PoolSettings, RuleKind, Sql, SqlStore};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -20,7 +21,9 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::types::Json;
-use sqlx::{ConnectOptions, Row, Sqlite, SqlitePool};
+use sqlx::{ConnectOptions, Row, Sqlite};
+
+type SqlitePool = ConnectionPool<Sqlite>;
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
@@ -236,11 +239,12 @@ impl Dialect for Lite {
         // Every idle connection at once, each asked whether it can begin: SQLite refuses a
         // BEGIN inside a transaction.
         let mut held = Vec::new();
-        for _ in 0..pool.num_idle() {
+        for _ in 0..pool.idle() {
             held.push(pool.acquire().await.map_err(Self::map_error)?);
         }
         let mut inside = 0;
-        for conn in &mut held {
+        for link in &mut held {
+            let conn = link.raw();
             match run::execute::<Sqlite>(conn, Sql::new("BEGIN"), bind, affected).await {
                 Ok(_) => {
                     run::execute::<Sqlite>(conn, Sql::new("ROLLBACK"), bind, affected)
@@ -255,11 +259,8 @@ impl Dialect for Lite {
     }
 
     async fn connect(url: &str, settings: PoolSettings) -> StoreResult<SqlitePool> {
-        settings
-            .pool_options(Self::DEFAULT_ACQUIRE_TIMEOUT)
-            .connect_with(options(url, settings.statement_timeout)?)
-            .await
-            .map_err(Self::map_error)
+        let options = options(url, settings.statement_timeout)?;
+        settings.open(options, Self::DEFAULT_ACQUIRE_TIMEOUT).await.map_err(Self::map_error)
     }
 
     fn migrator() -> &'static Migrator {
@@ -267,11 +268,17 @@ impl Dialect for Lite {
     }
 
     async fn run_migrations(pool: &SqlitePool, up_to: Option<i64>) -> StoreResult<()> {
-        migrations_up_to(&MIGRATOR, up_to).run(pool).await.map_err(StoreError::other)
+        let migrating = migration_pool::<Sqlite>(pool.connect_options().clone()).await.map_err(Self::map_error)?;
+        let outcome = migrations_up_to(&MIGRATOR, up_to).run(&migrating).await.map_err(StoreError::other);
+        migrating.close().await;
+        outcome
     }
 
     async fn undo_migrations(pool: &SqlitePool, target: i64) -> StoreResult<()> {
-        MIGRATOR.undo(pool, target).await.map_err(StoreError::other)
+        let migrating = migration_pool::<Sqlite>(pool.connect_options().clone()).await.map_err(Self::map_error)?;
+        let outcome = MIGRATOR.undo(&migrating, target).await.map_err(StoreError::other);
+        migrating.close().await;
+        outcome
     }
 }
 
