@@ -1,3 +1,5 @@
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use carenest_domain::audit::AuditAction;
 use carenest_domain::family::*;
@@ -11,6 +13,49 @@ use crate::{Dialect, Link, Sql, SqlStore, Tx};
 
 /// The id of the caller's parent profile, for a statement whose `$1` is the caller.
 const OWN_PROFILE: &str = "(SELECT id FROM parent_profiles WHERE user_id = $1)";
+
+/// A family in one statement, so that it comes from one snapshot without a transaction: the
+/// profile (`part` 1), its children (2) and its goals (3), each row with its own table's
+/// columns and NULL in the others'. PostgreSQL types a UNION pairwise from the left, so a
+/// column NULL in both of the first two parts is cast there to the type the third gives it.
+static FAMILY: LazyLock<String> = LazyLock::new(|| {
+    let parts = [
+        (PROFILE, "parent_profiles WHERE user_id = $1".to_owned()),
+        (CHILD, format!("child_profiles WHERE parent_profile_id = {OWN_PROFILE}")),
+        (GOAL, format!("parenting_goals WHERE parent_profile_id = {OWN_PROFILE}")),
+    ];
+    let own = |columns: &'static str| columns.split(", ").collect::<Vec<_>>();
+    let mut every: Vec<&str> = Vec::new();
+    for column in parts.iter().flat_map(|(columns, _)| own(columns)) {
+        if !every.contains(&column) {
+            every.push(column);
+        }
+    }
+    let selects = parts.iter().enumerate().map(|(part, (columns, from))| {
+        let own = own(columns);
+        let list = every.iter().map(|column| match (own.contains(column), part) {
+            (true, _) => (*column).to_owned(),
+            (false, 0) => match goal_column_type(column) {
+                Some(sql_type) => format!("CAST(NULL AS {sql_type}) AS {column}"),
+                None => format!("NULL AS {column}"),
+            },
+            (false, _) => "NULL".to_owned(),
+        });
+        format!("SELECT {} AS part, {} FROM {from}", part + 1, list.collect::<Vec<_>>().join(", "))
+    });
+    format!("{} ORDER BY part, id", selects.collect::<Vec<_>>().join(" UNION ALL "))
+});
+
+/// The type of a goal's column that neither a profile nor a child has.
+fn goal_column_type(column: &str) -> Option<&'static str> {
+    match column {
+        "child_profile_id" | "template_id" => Some("bigint"),
+        "title" | "description" | "category" | "status" => Some("text"),
+        "progress" => Some("integer"),
+        "target_date" => Some("date"),
+        _ => None,
+    }
+}
 
 impl<D: Dialect> SqlStore<D> {
     /// Runs the insert or update of a profile whose `$1` is bound and whose `$2`..`$11` are the
@@ -351,23 +396,15 @@ impl<D: Dialect> FamilyStore for SqlStore<D> {
     }
 
     async fn family(&self, owner: UserId) -> StoreResult<Family> {
-        // One read-only transaction, so the three levels come from one snapshot.
-        let mut tx = self.snapshot().await?;
-        let sql = Sql::new(format!("SELECT {PROFILE} FROM parent_profiles WHERE user_id = $1")).arg(owner);
-        let Some(row) = self.optional(&mut tx, sql).await? else {
-            return Ok(Family::default());
-        };
-        let profile = rows::parent_profile::<D>(&row)?;
-        let sql = Sql::new(format!("SELECT {CHILD} FROM child_profiles WHERE parent_profile_id = $1 ORDER BY id"));
-        let children = self.all(&mut tx, sql.arg(profile.id)).await?;
-        let sql = Sql::new(format!("SELECT {GOAL} FROM parenting_goals WHERE parent_profile_id = $1 ORDER BY id"));
-        let goals = self.all(&mut tx, sql.arg(profile.id)).await?;
-        self.commit(tx).await?;
-        Ok(Family {
-            profile: Some(profile),
-            children: rows::all::<D, _>(&children, rows::child::<D>)?,
-            goals: rows::all::<D, _>(&goals, rows::goal::<D>)?,
-        })
+        let mut family = Family::default();
+        for row in &self.read_all(Sql::new(FAMILY.as_str()).arg(owner)).await? {
+            match row.int32("part")? {
+                1 => family.profile = Some(rows::parent_profile::<D>(row)?),
+                2 => family.children.push(rows::child::<D>(row)?),
+                _ => family.goals.push(rows::goal::<D>(row)?),
+            }
+        }
+        Ok(family)
     }
 
     async fn child_owner(&self, id: ChildId) -> StoreResult<Option<UserId>> {

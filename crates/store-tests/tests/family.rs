@@ -309,7 +309,7 @@ async fn deleting_a_profile_takes_its_children_and_goals_and_a_child_unlinks_its
     assert_eq!(raw.text("SELECT CAST(count(*) AS TEXT) FROM parenting_goals").await.as_deref(), Some("0"));
 }
 
-async fn a_family_is_read_whole_with_one_query_per_level(db: &TestDb) {
+async fn a_family_is_read_whole_in_one_statement(db: &TestDb) {
     let store = db.store();
     let (anna, profile) = parent(store.as_ref(), "anna").await;
     let round_trips = || async {
@@ -318,7 +318,12 @@ async fn a_family_is_read_whole_with_one_query_per_level(db: &TestDb) {
         db.inspect().statements() - before
     };
     let for_an_empty_family = round_trips().await;
-    assert_eq!(for_an_empty_family, 5, "BEGIN, the profile, its children, its goals, COMMIT");
+    assert_eq!(for_an_empty_family, 1, "the profile, its children and its goals in one statement");
+    let (ben, _) = parent(store.as_ref(), "ben").await;
+    let bens_child = store.create_child(ben.id, NewChild::new("Sem", 2)).await.unwrap();
+    let mut bens_goal = NewGoal::new("Ben's goal");
+    bens_goal.child_profile_id = Some(bens_child.id);
+    store.create_goal(ben.id, bens_goal).await.unwrap();
     for i in 0..5 {
         let child = store.create_child(anna.id, NewChild::new(&format!("Kid {i}"), i)).await.unwrap();
         let mut goal = NewGoal::new(&format!("Goal {i}"));
@@ -328,9 +333,12 @@ async fn a_family_is_read_whole_with_one_query_per_level(db: &TestDb) {
     assert_eq!(round_trips().await, for_an_empty_family, "five children and five goals cost no more");
     let family = store.family(anna.id).await.unwrap();
     assert_eq!(family.profile.map(|p| p.id), Some(profile.id));
-    assert_eq!(family.children.len(), 5);
-    assert_eq!(family.goals.len(), 5);
+    assert_eq!(family.children.len(), 5, "anna's children, not ben's");
+    assert_eq!(family.goals.len(), 5, "anna's goals, not ben's");
+    assert!(family.goals.iter().all(|g| g.parent_profile_id == profile.id && g.child_profile_id.is_some()));
+    assert_eq!(family.goals[4].title, "Goal 4");
     assert!(family.children.windows(2).all(|w| w[0].id < w[1].id));
+    assert!(family.goals.windows(2).all(|w| w[0].id < w[1].id));
     assert_eq!(store.child_owner(family.children[0].id).await.unwrap(), Some(anna.id));
 }
 
@@ -394,7 +402,7 @@ on_both_backends!(
     paging_visits_every_child_exactly_once_while_rows_are_inserted,
     goals_filter_by_status_and_page_by_id,
     deleting_a_profile_takes_its_children_and_goals_and_a_child_unlinks_its_goals,
-    a_family_is_read_whole_with_one_query_per_level,
+    a_family_is_read_whole_in_one_statement,
     a_family_stops_at_its_children_limit_even_when_two_servers_add_at_once,
     a_family_stops_at_its_goals_limit,
     onboarding_data_stops_growing_at_its_cap_and_a_refused_write_changes_nothing,
