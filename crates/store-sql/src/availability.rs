@@ -32,26 +32,66 @@ fn ids(therapists: &[TherapistId]) -> Vec<i64> {
     therapists.iter().map(|t| t.0).collect()
 }
 
-/// The non-cancelled sessions of these therapists on these dates: one range of the
-/// `(therapist_id, date)` index per therapist, whatever the size of the table. The dates bound
-/// the sessions side too, so no plan reads more than those days.
-pub(crate) fn booked_query<'a, D: Dialect>(therapists: &[TherapistId], dates: &Dates<'_>) -> Sql<'a> {
+/// Where the non-cancelled sessions of the therapists bound at `$1` lie on the dates bound by
+/// `calendar_args`: one range of the `(therapist_id, date)` index per therapist, whatever the
+/// size of the table. The dates bound the sessions side too, so no plan reads more than those
+/// days.
+fn booked_from<D: Dialect>(dates: &Dates<'_>) -> String {
     let on = match dates {
         Dates::Range(..) => "st.date BETWEEN $2 AND $3 AND s.date BETWEEN $2 AND $3".to_owned(),
-        Dates::Each(_) => format!("{} AND {}", D::in_list("st.date", 2), D::in_list("s.date", 2)),
+        Dates::Each(_) => format!("{} AND {}", D::in_list("st.date", 4), D::in_list("s.date", 4)),
     };
-    let sql = Sql::new(format!(
-        "SELECT st.therapist_id, s.id, s.date, s.start_time, s.end_time
-         FROM session_therapists st JOIN sessions s ON s.id = st.session_id
-         WHERE {} AND {on} AND s.status <> 'cancelled'
-         ORDER BY s.date, s.start_time, s.id, st.therapist_id",
+    format!(
+        "FROM session_therapists st JOIN sessions s ON s.id = st.session_id
+         WHERE {} AND {on} AND s.status <> 'cancelled'",
         D::in_list("st.therapist_id", 1)
-    ))
-    .arg(ids(therapists));
+    )
+}
+
+/// Binds the therapists (`$1`), the first and last date (`$2`, `$3`) and, for a booking, each
+/// of its dates (`$4`).
+fn calendar_args<'a>(sql: Sql<'a>, therapists: &[TherapistId], dates: &Dates<'_>) -> Sql<'a> {
+    let (first, last) = dates.bounds();
+    let sql = sql.arg(ids(therapists)).arg(first).arg(last);
     match dates {
-        Dates::Range(from, to) => sql.arg(*from).arg(*to),
+        Dates::Range(..) => sql,
         Dates::Each(each) => sql.arg(each.to_vec()),
     }
+}
+
+/// The sessions part of the calendar on its own, for looking at its plan.
+pub(crate) fn booked_query<'a, D: Dialect>(therapists: &[TherapistId], dates: &Dates<'_>) -> Sql<'a> {
+    let sql = format!(
+        "SELECT st.therapist_id, s.id, s.date, s.start_time, s.end_time {} ORDER BY s.date, s.start_time, s.id, st.therapist_id",
+        booked_from::<D>(dates)
+    );
+    calendar_args(Sql::new(sql), therapists, dates)
+}
+
+/// Everything the availability rules read about these therapists on these dates, in one
+/// statement: their working hours (`kind` 1), their time off (2), the practice's closures (3)
+/// and their sessions (4), each row with its own table's columns and NULL in the others'.
+/// PostgreSQL types a UNION pairwise from the left, so a column NULL in both of the first two
+/// parts is cast there to its type. Working hours come in weekday and time order, sessions in
+/// date and time order.
+fn calendar_query<'a, D: Dialect>(therapists: &[TherapistId], dates: &Dates<'_>) -> Sql<'a> {
+    let sql = format!(
+        "SELECT 1 AS kind, therapist_id, weekday, NULL AS id, NULL AS start_date, NULL AS end_date, start_time,
+                end_time, NULL AS reason, NULL AS created_at, CAST(NULL AS text) AS name, CAST(NULL AS date) AS date
+         FROM working_hours WHERE {therapists}
+         UNION ALL
+         SELECT 2, therapist_id, NULL, id, start_date, end_date, start_time, end_time, reason, created_at, NULL, NULL
+         FROM time_off WHERE {therapists} AND end_date >= $2 AND start_date <= $3
+         UNION ALL
+         SELECT 3, NULL, NULL, id, start_date, end_date, NULL, NULL, NULL, created_at, name, NULL
+         FROM closures WHERE end_date >= $2 AND start_date <= $3
+         UNION ALL
+         SELECT 4, st.therapist_id, NULL, s.id, NULL, NULL, s.start_time, s.end_time, NULL, NULL, NULL, s.date {booked}
+         ORDER BY kind, date, weekday, start_time, id, therapist_id",
+        therapists = D::in_list("therapist_id", 1),
+        booked = booked_from::<D>(dates),
+    );
+    calendar_args(Sql::new(sql), therapists, dates)
 }
 
 impl<D: Dialect> SqlStore<D> {
@@ -62,31 +102,20 @@ impl<D: Dialect> SqlStore<D> {
         therapists: &[TherapistId],
         dates: Dates<'_>,
     ) -> StoreResult<Calendar> {
-        let (first, last) = dates.bounds();
-        let sql = Sql::new(format!(
-            "SELECT therapist_id, weekday, start_time, end_time FROM working_hours WHERE {}
-             ORDER BY therapist_id, weekday, start_time",
-            D::in_list("therapist_id", 1)
-        ));
         let mut working_hours: BTreeMap<TherapistId, Vec<WeeklyInterval>> = BTreeMap::new();
-        for row in self.all(conn, sql.arg(ids(therapists))).await? {
-            let (therapist, interval) = rows::weekly_interval::<D>(&row)?;
-            working_hours.entry(therapist).or_default().push(interval);
+        let (mut time_off, mut closures, mut booked) = (Vec::new(), Vec::new(), Vec::new());
+        for row in self.all(conn, calendar_query::<D>(therapists, &dates)).await? {
+            match row.int32("kind")? {
+                1 => {
+                    let (therapist, interval) = rows::weekly_interval::<D>(&row)?;
+                    working_hours.entry(therapist).or_default().push(interval);
+                }
+                2 => time_off.push(rows::time_off::<D>(&row)?),
+                3 => closures.push(rows::closure::<D>(&row)?),
+                _ => booked.push(rows::booked_slot::<D>(&row)?),
+            }
         }
-        let sql = Sql::new(format!(
-            "SELECT {TIME_OFF} FROM time_off WHERE {} AND end_date >= $2 AND start_date <= $3",
-            D::in_list("therapist_id", 1)
-        ));
-        let time_off = self.all(conn, sql.arg(ids(therapists)).arg(first).arg(last)).await?;
-        let sql = Sql::new(format!("SELECT {CLOSURE} FROM closures WHERE end_date >= $1 AND start_date <= $2"));
-        let closures = self.all(conn, sql.arg(first).arg(last)).await?;
-        let booked = self.all(conn, booked_query::<D>(therapists, &dates)).await?;
-        Ok(Calendar {
-            working_hours,
-            time_off: rows::all::<D, _>(&time_off, rows::time_off::<D>)?,
-            closures: rows::all::<D, _>(&closures, rows::closure::<D>)?,
-            booked: rows::all::<D, _>(&booked, rows::booked_slot::<D>)?,
-        })
+        Ok(Calendar { working_hours, time_off, closures, booked })
     }
 
     /// Refuses a slot on these dates for these therapists unless every one of them is free

@@ -204,6 +204,11 @@ pub const SESSION: &str =
     "s.id, s.date, s.start_time, s.end_time, s.notes, s.status, s.child_profile_id, s.series_id, \
      s.version, s.created_at, s.updated_at";
 
+/// The columns of a session as `INSERT ... RETURNING` names them, without the alias.
+pub fn returned_session_columns() -> String {
+    SESSION.replace("s.", "")
+}
+
 /// A session without its therapists (see [`joined_therapist`]).
 pub fn session<D: Dialect>(row: &D::Row) -> StoreResult<Session> {
     Ok(Session {

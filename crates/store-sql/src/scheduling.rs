@@ -164,15 +164,22 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     /// Locks the therapists of a booking in id order (so that two bookings sharing therapists
-    /// can't deadlock) and reports ids that do not exist.
-    async fn lock_therapists(&self, conn: &mut Link<D>, requested: &[TherapistId]) -> StoreResult<()> {
+    /// can't deadlock) and reports ids that do not exist; the therapists as a session lists them.
+    async fn lock_therapists(&self, conn: &mut Link<D>, requested: &[TherapistId]) -> StoreResult<Vec<TherapistRef>> {
         let mut wanted = ids(requested, |t| t.0);
         wanted.sort_unstable();
-        let sql =
-            Sql::new(format!("SELECT id FROM therapists WHERE {} ORDER BY id{}", D::in_list("id", 1), D::FOR_UPDATE));
+        let sql = Sql::new(format!(
+            "SELECT id, name FROM therapists WHERE {} ORDER BY id{}",
+            D::in_list("id", 1),
+            D::FOR_UPDATE
+        ));
         let found = self.all(conn, sql.arg(wanted)).await?;
-        let found = found.iter().map(|row| row.int("id").map(TherapistId)).collect::<StoreResult<Vec<_>>>()?;
-        missing_therapists_error(requested, &found).map_or(Ok(()), Err)
+        let found = found
+            .iter()
+            .map(|row| Ok(TherapistRef { id: TherapistId(row.int("id")?), name: row.text("name")? }))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let ids: Vec<TherapistId> = found.iter().map(|t| t.id).collect();
+        missing_therapists_error(requested, &ids).map_or(Ok(found), Err)
     }
 
     async fn check_child(&self, conn: &mut Link<D>, child: Option<ChildId>) -> StoreResult<()> {
@@ -348,17 +355,20 @@ impl<D: Dialect> SchedulingStore for SqlStore<D> {
     async fn create_sessions(&self, new: NewSession, actor: Actor) -> StoreResult<Vec<Session>> {
         let dates = new.dates();
         let mut tx = self.write().await?;
-        self.lock_therapists(&mut tx, &new.therapist_ids).await?;
+        let therapists = self.lock_therapists(&mut tx, &new.therapist_ids).await?;
         self.check_child(&mut tx, new.child_profile_id).await?;
         if new.status != SessionStatus::Cancelled {
             let (start, end, allowed) = (new.start_time, new.end_time, new.outside_working_hours);
             self.refuse_unavailable(&mut tx, &new.therapist_ids, &dates, start, end, None, allowed).await?;
         }
-        // Every occurrence in one statement, in date order, so ids rise with the dates.
+        // Every occurrence in one statement, in date order, so ids rise with the dates. The
+        // sessions come back from the insert itself: nothing else in this transaction changes
+        // them but their series, set below, and their therapists are the ones locked above.
         let sql = Sql::new(format!(
             "INSERT INTO sessions (date, start_time, end_time, notes, status, child_profile_id, created_at, updated_at)
-             SELECT d.value, $2, $3, $4, $5, $6, $7, $7 FROM {} ORDER BY d.position RETURNING id",
-            D::list_table(1, "d")
+             SELECT d.value, $2, $3, $4, $5, $6, $7, $7 FROM {} ORDER BY d.position RETURNING {}",
+            D::list_table(1, "d"),
+            rows::returned_session_columns()
         ))
         .arg(dates)
         .arg(new.start_time)
@@ -367,11 +377,14 @@ impl<D: Dialect> SchedulingStore for SqlStore<D> {
         .arg(new.status.as_str())
         .arg(new.child_profile_id)
         .arg(self.now());
-        let ids = self.all(&mut tx, sql).await?.iter().map(|row| row.int("id")).collect::<StoreResult<Vec<_>>>()?;
+        let mut sessions = rows::all::<D, _>(&self.all(&mut tx, sql).await?, rows::session::<D>)?;
+        let ids: Vec<i64> = sessions.iter().map(|s| s.id.0).collect();
         if new.repeat.is_some() {
             // The series is named after its first occurrence.
+            let series = ids.iter().min().copied();
             let sql = Sql::new(format!("UPDATE sessions SET series_id = $2 WHERE {}", D::in_list("id", 1)));
-            self.execute(&mut tx, sql.arg(ids.clone()).arg(ids.iter().min().copied())).await?;
+            self.execute(&mut tx, sql.arg(ids.clone()).arg(series)).await?;
+            sessions.iter_mut().for_each(|s| s.series_id = series);
         }
         self.link_therapists(&mut tx, &ids, &new.therapist_ids).await?;
         // Only a child's sessions have a family to remind and to account to.
@@ -380,8 +393,11 @@ impl<D: Dialect> SchedulingStore for SqlStore<D> {
             let created: Vec<SessionId> = ids.iter().copied().map(SessionId).collect();
             self.audit_sessions(&mut tx, actor, AuditAction::Create, &created).await?;
         }
-        let sessions = self.sessions_by_id(&mut tx, &ids).await?;
         self.commit(tx).await?;
+        for session in &mut sessions {
+            session.therapists.clone_from(&therapists);
+        }
+        sessions.sort_by_key(|s| (s.date, s.start_time, s.id));
         Ok(sessions)
     }
 

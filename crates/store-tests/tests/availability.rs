@@ -106,7 +106,53 @@ async fn a_booking_is_refused_for_every_reason_at_once_and_writes_nothing(db: &T
     assert_eq!(all.items.len(), 1, "nothing was written");
 }
 
+async fn a_booking_reads_its_therapists_calendar_in_one_statement_and_nothing_back(db: &TestDb) {
+    let store = db.store();
+    let anna = therapist(store.as_ref(), "Anna").await;
+    let bram = therapist(store.as_ref(), "Bram").await;
+    let mondays = vec![weekly(1, at(8, 0), at(18, 0))];
+    store.set_working_hours(anna, mondays.clone()).await.unwrap();
+    store.set_working_hours(bram, mondays).await.unwrap();
+    let round_trips = |date| {
+        let store = store.clone();
+        async move {
+            let before = db.inspect().statements();
+            let booked = store.create_sessions(booking(date, at(9, 0), at(10, 0), &[bram, anna]), STAFF).await.unwrap();
+            let statements = db.inspect().statements() - before;
+            let stored = store.session(SessionScope::All, booked[0].id).await.unwrap();
+            assert_eq!(booked, [stored], "the booking answers the session as stored, without reading it back");
+            statements
+        }
+    };
+    let on_an_empty_calendar = round_trips(day(1)).await;
+    assert_eq!(
+        on_an_empty_calendar, 6,
+        "BEGIN, the therapists locked, their calendar, the insert, their links, COMMIT"
+    );
+
+    let week =
+        (1..=5).flat_map(|weekday| [weekly(weekday, at(8, 0), at(12, 0)), weekly(weekday, at(13, 0), at(18, 0))]);
+    store.set_working_hours(anna, week.clone().collect()).await.unwrap();
+    store.set_working_hours(bram, week.collect()).await.unwrap();
+    for (who, date) in [(anna, day(8)), (bram, day(8)), (anna, day(9))] {
+        let part = NewTimeOff {
+            start_date: date,
+            end_date: date,
+            start_time: Some(at(16, 0)),
+            end_time: Some(at(17, 0)),
+            reason: Some("course".into()),
+        };
+        store.create_time_off(who, part).await.unwrap();
+    }
+    store.create_closure(NewClosure { start_date: day(7), end_date: day(7), name: "Sunday".into() }).await.unwrap();
+    for hour in [10, 11, 13, 14] {
+        store.create_sessions(booking(day(8), at(hour, 0), at(hour + 1, 0), &[anna, bram]), STAFF).await.unwrap();
+    }
+    assert_eq!(round_trips(day(8)).await, on_an_empty_calendar, "hours, time off, a closure and sessions cost no more");
+}
+
 on_both_backends!(
+    a_booking_reads_its_therapists_calendar_in_one_statement_and_nothing_back,
     a_weekly_pattern_is_replaced_whole_and_goes_with_its_therapist,
     the_calendar_holds_only_what_falls_in_its_range_for_its_therapists,
     a_booking_is_refused_for_every_reason_at_once_and_writes_nothing,

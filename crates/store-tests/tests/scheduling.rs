@@ -119,6 +119,9 @@ async fn a_series_books_every_occurrence_or_none_and_lists_every_conflict(db: &T
     assert_eq!(booked.iter().map(|s| s.date).collect::<Vec<_>>(), [day(1), day(8), day(15), day(22)]);
     let series_id = booked[0].series_id.expect("occurrences share a series");
     assert!(booked.iter().all(|s| s.series_id == Some(series_id) && s.therapists.len() == 1));
+    for session in &booked {
+        assert_eq!(&store.session(SessionScope::All, session.id).await.unwrap(), session, "answered as stored");
+    }
     let mut fortnightly = booking(day(1), at(11, 0), at(12, 0), &[anna]);
     fortnightly.repeat = Some(Repeat { every: RepeatEvery::TwoWeeks, count: 3 });
     let dates: Vec<_> = store.create_sessions(fortnightly, STAFF).await.unwrap().iter().map(|s| s.date).collect();
