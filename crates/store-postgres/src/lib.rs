@@ -73,6 +73,7 @@ impl Dialect for Pg {
 
     const NAME: &'static str = "postgres";
     const ONE_WRITER: bool = false;
+    const IN_PROCESS: bool = false;
     const BEGIN_WRITE: &'static str = "BEGIN";
     const BEGIN_SNAPSHOT: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
     const FOR_UPDATE: &'static str = " FOR UPDATE";

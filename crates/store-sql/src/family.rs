@@ -58,6 +58,27 @@ fn goal_column_type(column: &str) -> Option<&'static str> {
 }
 
 impl<D: Dialect> SqlStore<D> {
+    /// The family in three narrow statements on one snapshot, where that is cheaper than the
+    /// one wide statement (see `Dialect::IN_PROCESS`).
+    async fn family_level_by_level(&self, owner: UserId) -> StoreResult<Family> {
+        let mut tx = self.snapshot().await?;
+        let sql = Sql::new(format!("SELECT {PROFILE} FROM parent_profiles WHERE user_id = $1")).arg(owner);
+        let Some(row) = self.optional(&mut tx, sql).await? else {
+            return Ok(Family::default());
+        };
+        let profile = rows::parent_profile::<D>(&row)?;
+        let sql = Sql::new(format!("SELECT {CHILD} FROM child_profiles WHERE parent_profile_id = $1 ORDER BY id"));
+        let children = self.all(&mut tx, sql.arg(profile.id)).await?;
+        let sql = Sql::new(format!("SELECT {GOAL} FROM parenting_goals WHERE parent_profile_id = $1 ORDER BY id"));
+        let goals = self.all(&mut tx, sql.arg(profile.id)).await?;
+        self.commit(tx).await?;
+        Ok(Family {
+            profile: Some(profile),
+            children: rows::all::<D, _>(&children, rows::child::<D>)?,
+            goals: rows::all::<D, _>(&goals, rows::goal::<D>)?,
+        })
+    }
+
     /// Runs the insert or update of a profile whose `$1` is bound and whose `$2`..`$11` are the
     /// profile's fields and the time, in the order both statements list them; then refreshes
     /// the embedding, records the change and commits.
@@ -396,6 +417,9 @@ impl<D: Dialect> FamilyStore for SqlStore<D> {
     }
 
     async fn family(&self, owner: UserId) -> StoreResult<Family> {
+        if D::IN_PROCESS {
+            return self.family_level_by_level(owner).await;
+        }
         let mut family = Family::default();
         for row in &self.read_all(Sql::new(FAMILY.as_str()).arg(owner)).await? {
             match row.int32("part")? {

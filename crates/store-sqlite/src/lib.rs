@@ -125,6 +125,7 @@ impl Dialect for Lite {
 
     const NAME: &'static str = "sqlite";
     const ONE_WRITER: bool = true;
+    const IN_PROCESS: bool = true;
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     // Under WAL, a deferred transaction's reads share one snapshot.
     const BEGIN_SNAPSHOT: &'static str = "BEGIN";

@@ -309,7 +309,7 @@ async fn deleting_a_profile_takes_its_children_and_goals_and_a_child_unlinks_its
     assert_eq!(raw.text("SELECT CAST(count(*) AS TEXT) FROM parenting_goals").await.as_deref(), Some("0"));
 }
 
-async fn a_family_is_read_whole_in_one_statement(db: &TestDb) {
+async fn a_family_is_read_whole_in_the_same_statements_whatever_its_size(db: &TestDb) {
     let store = db.store();
     let (anna, profile) = parent(store.as_ref(), "anna").await;
     let round_trips = || async {
@@ -318,7 +318,13 @@ async fn a_family_is_read_whole_in_one_statement(db: &TestDb) {
         db.inspect().statements() - before
     };
     let for_an_empty_family = round_trips().await;
-    assert_eq!(for_an_empty_family, 1, "the profile, its children and its goals in one statement");
+    // One statement over the network; on SQLite, in the process, three narrow ones on one
+    // snapshot cost less than one wide one.
+    let expected = if db.backend() == "sqlite" { 5 } else { 1 };
+    assert_eq!(
+        for_an_empty_family, expected,
+        "PostgreSQL: one UNION ALL; SQLite: BEGIN, profile, children, goals, COMMIT"
+    );
     let (ben, _) = parent(store.as_ref(), "ben").await;
     let bens_child = store.create_child(ben.id, NewChild::new("Sem", 2)).await.unwrap();
     let mut bens_goal = NewGoal::new("Ben's goal");
@@ -402,7 +408,7 @@ on_both_backends!(
     paging_visits_every_child_exactly_once_while_rows_are_inserted,
     goals_filter_by_status_and_page_by_id,
     deleting_a_profile_takes_its_children_and_goals_and_a_child_unlinks_its_goals,
-    a_family_is_read_whole_in_one_statement,
+    a_family_is_read_whole_in_the_same_statements_whatever_its_size,
     a_family_stops_at_its_children_limit_even_when_two_servers_add_at_once,
     a_family_stops_at_its_goals_limit,
     onboarding_data_stops_growing_at_its_cap_and_a_refused_write_changes_nothing,
