@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use carenest_domain::{StoreError, StoreResult};
 use carenest_store_sql::dialect::run;
-use carenest_store_sql::dialect::{migration_pool, migrations_up_to};
+use carenest_store_sql::dialect::{migration_pool, migrations_up_to, transport_failed};
 use carenest_store_sql::pool::ConnectionPool;
 use carenest_store_sql::{broken_rule, known_constraint, Arg, Dialect, PoolSettings, RuleKind, Sql, SqlStore};
 use serde_json::Value;
@@ -141,8 +141,7 @@ impl Dialect for Pg {
             sqlx::Error::Database(db) => {
                 db.code().is_some_and(|code| code.starts_with("57P") || code.starts_with("08"))
             }
-            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
-            _ => false,
+            other => transport_failed(other),
         }
     }
 

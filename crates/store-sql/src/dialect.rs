@@ -36,6 +36,12 @@ pub async fn migration_pool<DB: Database>(
     sqlx::pool::PoolOptions::new().max_connections(1).connect_with(options).await
 }
 
+/// The driver lost the connection under a statement (its socket, TLS, the protocol, or the
+/// thread a SQLite connection runs on), whatever the backend.
+pub fn transport_failed(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed)
+}
+
 /// A database connection of a dialect.
 pub type Conn<D> = <<D as Dialect>::Db as Database>::Connection;
 
@@ -237,10 +243,7 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     /// Whether an error means the connection itself is gone, so that the pool closes it
     /// rather than hand it out again.
     fn connection_lost(error: &sqlx::Error) -> bool {
-        matches!(
-            error,
-            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed
-        )
+        transport_failed(error)
     }
 
     fn fetch_all<'a>(
