@@ -148,6 +148,25 @@ async fn every_refusal_writes_nothing(db: &TestDb) {
         "backup_corrupt",
         "a changed row fails the checksum"
     );
+    let broken_rule = edited(
+        &file,
+        |mut line| {
+            if line["table"] == "users" && line["row"][0] == 1 {
+                for value in line["row"].as_array_mut().unwrap() {
+                    if ["parent", "therapist", "admin"].contains(&value.as_str().unwrap_or_default()) {
+                        *value = serde_json::json!("superuser");
+                    }
+                }
+            }
+            Some(line)
+        },
+        false,
+    );
+    assert_eq!(
+        refusal(restore(target.as_ref(), broken_rule.as_slice(), quiet()).await),
+        "backup_corrupt",
+        "a changed row the database refuses is named by the checksum it fails, not by the rule"
+    );
     let newer = rewrite(&file, |mut line| {
         if line.get("schemaVersion").is_some() {
             line["schemaVersion"] = serde_json::json!(99);

@@ -505,7 +505,12 @@ impl<D: Dialect> BackupStore for SqlStore<D> {
                     format!("rows for {name}, a table the backup does not describe"),
                 )
             })?;
-            self.insert_rows(&mut tx, table, &rows).await?;
+            if let Err(refused) = self.insert_rows(&mut tx, table, &rows).await {
+                // A row the database refuses may be a damaged line whose checksum is only
+                // checked at the end of the file: read on, so a damaged file is named as such.
+                while source.next_rows().await?.is_some() {}
+                return Err(refused);
+            }
             restored += rows.len() as u64;
         }
         for table in tables {
