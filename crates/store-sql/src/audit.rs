@@ -74,6 +74,32 @@ impl<D: Dialect> SqlStore<D> {
 }
 
 impl<D: Dialect> SqlStore<D> {
+    /// `audit_sessions` for the reads of several readers at once, in one statement: each
+    /// session beside the reader ($3) and role ($4) at the same position.
+    pub(crate) fn session_reads_sql<'r>(&self, reads: impl Iterator<Item = (Actor, &'r [SessionId])>) -> Sql<'static> {
+        let (mut sessions, mut readers, mut roles) = (Vec::new(), Vec::new(), Vec::new());
+        for (reader, read) in reads {
+            for session in read {
+                sessions.push(session.0);
+                readers.push(reader.user.0);
+                roles.push(reader.role.as_str().to_owned());
+            }
+        }
+        let (reader, role) = (D::list_item(3, "r.position"), D::list_item(4, "r.position"));
+        Sql::new(format!(
+            "{INSERT} SELECT $1, {reader}, {role}, 'read', 'session', s.id, p.user_id, $1, $1
+             FROM {} JOIN sessions s ON s.id = r.value
+             JOIN child_profiles c ON c.id = s.child_profile_id
+             JOIN parent_profiles p ON p.id = c.parent_profile_id
+             WHERE p.user_id <> {reader}",
+            D::list_table(2, "r")
+        ))
+        .arg(self.now())
+        .arg(sessions)
+        .arg(readers)
+        .arg(roles)
+    }
+
     /// Appends one audit row per child that `actor` read, for the child's family (none when
     /// the actor is that family), in one statement.
     pub(crate) async fn audit_child_reads(

@@ -14,6 +14,7 @@ mod family;
 mod feeds;
 mod ops;
 pub mod pool;
+mod read_log;
 mod reminders;
 pub mod rows;
 mod scheduling;
@@ -82,6 +83,8 @@ pub struct SqlStore<D: Dialect> {
     last_probe: std::sync::Mutex<Option<Instant>>,
     /// The writers' turn, where the database has one writer at a time (see `Dialect::ONE_WRITER`).
     write_turn: Option<Arc<Mutex<()>>>,
+    /// Staff reads waiting for their audit rows to be written together.
+    read_log: read_log::ReadLog,
 }
 
 /// A transaction; one that writes holds the writers' turn until it ends. Dropped before its
@@ -168,6 +171,7 @@ impl<D: Dialect> SqlStore<D> {
             unreachable: AtomicBool::new(false),
             last_probe: std::sync::Mutex::new(None),
             write_turn: D::ONE_WRITER.then(|| Arc::new(Mutex::new(()))),
+            read_log: read_log::ReadLog::default(),
         })
     }
 

@@ -7,6 +7,7 @@ use carenest_domain::{StoreError, StoreResult};
 use chrono::NaiveDate;
 
 use crate::availability::{booked_query, Dates};
+use crate::pool::Pooled;
 use crate::rows::{self, Columns, SESSION, THERAPIST};
 use crate::{Dialect, Inspect, Link, Sql, SqlStore, Tx};
 
@@ -126,7 +127,7 @@ impl<D: Dialect> SqlStore<D> {
         let sessions = self.sessions_of(&mut conn, sessions_query(scope, &filter, &page)).await?;
         let page = Page::from_overfetch(sessions, &page, session_key);
         if let Some(reader) = reader {
-            self.record_reads(&mut conn, reader, scope, &page.items).await?;
+            self.record_reads(conn, reader, scope, &page.items).await?;
         }
         Ok(page)
     }
@@ -140,14 +141,16 @@ impl<D: Dialect> SqlStore<D> {
         let mut conn = self.connection().await?;
         let session = self.session_of(&mut conn, session_query(scope, id)).await?;
         if let Some(reader) = reader {
-            self.record_reads(&mut conn, reader, scope, std::slice::from_ref(&session)).await?;
+            self.record_reads(conn, reader, scope, std::slice::from_ref(&session)).await?;
         }
         Ok(session)
     }
 
+    /// Records a staff or therapist read of children's sessions, with the reads of others
+    /// waiting at the same moment (`read_log`); a family reading its own writes nothing.
     async fn record_reads(
         &self,
-        conn: &mut Link<D>,
+        conn: Pooled<D::Db>,
         reader: Actor,
         scope: SessionScope,
         sessions: &[Session],
@@ -159,8 +162,7 @@ impl<D: Dialect> SqlStore<D> {
         if read.is_empty() {
             return Ok(());
         }
-        let _turn = self.take_turn().await;
-        self.audit_sessions(conn, reader, AuditAction::Read, &read).await
+        self.log_session_reads(conn, reader, read).await
     }
 
     /// Locks the therapists of a booking in id order (so that two bookings sharing therapists

@@ -409,6 +409,115 @@ async fn a_staff_read_and_its_audit_share_one_connection_and_a_familys_own_read_
     assert_eq!(reads().await, 4);
 }
 
+/// A family with one child and three of the child's sessions; the family's user.
+async fn three_sessions_of_a_child(store: &dyn Store) -> carenest_domain::ids::UserId {
+    let (anna, _) = parent(store, "anna").await;
+    let noor = store.create_child(anna.id, NewChild::new("Noor", 3)).await.unwrap();
+    let bram = therapist(store, "Bram").await;
+    for d in 1..=3 {
+        let mut new = booking(day(d), at(9, 0), at(10, 0), &[bram]);
+        new.child_profile_id = Some(noor.id);
+        store.create_sessions(new, STAFF).await.unwrap();
+    }
+    anna.id
+}
+
+/// Readers of the whole calendar, admins and therapists by turns (the audit log keeps no
+/// link to users, so any id names a reader here).
+fn readers(count: i64) -> Vec<Actor> {
+    (0..count)
+        .map(|n| Actor {
+            user: carenest_domain::ids::UserId(1_000 + n),
+            role: if n % 2 == 0 { Role::Admin } else { Role::Therapist },
+        })
+        .collect()
+}
+
+/// The family's audit rows of session reads, by reader: (reader, role, sessions read).
+async fn session_reads_by_reader(
+    store: &dyn Store,
+    family: carenest_domain::ids::UserId,
+) -> std::collections::BTreeMap<i64, (Role, Vec<i64>)> {
+    let log = store.audit_entries(family, PageRequest::first(500)).await.unwrap();
+    let mut by_reader = std::collections::BTreeMap::<i64, (Role, Vec<i64>)>::new();
+    for (_, entry) in log.items.into_iter().filter(|(_, e)| e.action.as_str() == "read") {
+        assert_eq!(entry.resource_type, "session");
+        let (role, sessions) = by_reader.entry(entry.actor_user_id.0).or_insert((entry.actor_role, Vec::new()));
+        assert_eq!(*role, entry.actor_role, "a reader's rows all carry the reader's role");
+        sessions.push(entry.resource_id);
+    }
+    by_reader.values_mut().for_each(|(_, sessions)| sessions.sort_unstable());
+    by_reader
+}
+
+async fn concurrent_staff_reads_share_their_audit_statements_and_each_reader_gets_their_own_rows(db: &TestDb) {
+    let store = db.store();
+    let family = three_sessions_of_a_child(store.as_ref()).await;
+    let sessions = listed(store.as_ref(), SessionFilter::default()).await;
+    let readers = readers(24);
+    let statements = db.inspect().statements();
+    let reads = readers.iter().map(|&reader| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store.read_sessions(reader, SessionScope::All, SessionFilter::default(), PageRequest::first(10)).await
+        })
+    });
+    for read in futures::future::join_all(reads).await {
+        assert_eq!(read.unwrap().unwrap().items.len(), 3);
+    }
+    let audit_statements = db.inspect().statements() - statements - 24;
+    assert!(
+        (1..24).contains(&audit_statements),
+        "24 readers waiting together are recorded in fewer statements than readers: {audit_statements}"
+    );
+    let recorded = session_reads_by_reader(store.as_ref(), family).await;
+    let expected: std::collections::BTreeMap<_, _> = readers
+        .iter()
+        .map(|r| (r.user.0, (r.role, sessions.iter().map(|s| s.0).collect::<Vec<_>>())))
+        .map(|(user, (role, mut ids))| {
+            ids.sort_unstable();
+            (user, (role, ids))
+        })
+        .collect();
+    assert_eq!(recorded, expected, "every reader's own three rows, in their own role, once");
+}
+
+async fn a_staff_read_dropped_while_its_audit_waits_leaves_the_others_rows_whole(db: &TestDb) {
+    let store = db.store();
+    let family = three_sessions_of_a_child(store.as_ref()).await;
+    let readers = readers(30);
+    // Every third read is dropped after a moment: before its read, while its audit rows wait
+    // in the queue, or while it writes a batch holding the others' rows.
+    let reads = readers.iter().enumerate().map(|(n, &reader)| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let read = store.read_sessions(reader, SessionScope::All, SessionFilter::default(), PageRequest::first(10));
+            if n % 3 == 0 {
+                let patience = std::time::Duration::from_micros(100 * n as u64);
+                (reader, tokio::time::timeout(patience, read).await.ok().map(Result::unwrap))
+            } else {
+                (reader, Some(read.await.unwrap()))
+            }
+        })
+    });
+    let answered: Vec<_> = futures::future::join_all(reads)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .filter_map(|(reader, page)| page.map(|_| reader.user.0))
+        .collect();
+    assert!(answered.len() >= 20, "the reads that were not dropped all answered");
+    // A dropped reader's rows may still be written by the batch that took them: let it finish.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let recorded = session_reads_by_reader(store.as_ref(), family).await;
+    for user in &answered {
+        assert_eq!(recorded.get(user).map(|(_, s)| s.len()), Some(3), "reader {user} was answered, so recorded");
+    }
+    for (user, (_, sessions)) in &recorded {
+        assert_eq!(sessions.len(), 3, "reader {user} recorded once, whole, or not at all");
+    }
+}
+
 async fn therapists_are_searched_by_name_in_any_case_and_listed_by_name(db: &TestDb) {
     let store = db.store();
     for name in ["Zoë Visser", "anna Smit", "Bram de Vries", "Anna Bakker", "100% Care_Team"] {
@@ -494,6 +603,8 @@ on_both_backends!(
     sessions_filter_by_range_therapist_and_child_and_page_in_order,
     a_page_of_sessions_with_their_therapists_is_one_statement_whatever_its_size,
     a_staff_read_and_its_audit_share_one_connection_and_a_familys_own_read_writes_nothing,
+    concurrent_staff_reads_share_their_audit_statements_and_each_reader_gets_their_own_rows,
+    a_staff_read_dropped_while_its_audit_waits_leaves_the_others_rows_whole,
     therapists_are_searched_by_name_in_any_case_and_listed_by_name,
     a_user_can_be_linked_to_only_one_therapist,
 );

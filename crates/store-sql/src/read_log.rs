@@ -1,0 +1,108 @@
+//! Group commit of the audit rows that staff reads write.
+//!
+//! Every time staff or a therapist reads a child's sessions, rows go into the audit log before
+//! the answer does. Written one request at a time, each read is a commit of its own: on SQLite
+//! a turn at the one writer's lock that also ends every other connection's page cache, on
+//! PostgreSQL a WAL flush. Here concurrent readers queue their rows; one of them writes all that
+//! is queued in one statement while the others wait, and whoever comes next writes whatever
+//! queued meanwhile. Nobody is answered before their rows are committed, a reader alone writes
+//! at once on its own connection (no timer, no added wait), and a batch that fails is written
+//! again reader by reader, so one reader's error never becomes another's.
+
+use std::sync::{Arc, Mutex as SyncMutex};
+
+use carenest_domain::audit::{Actor, AuditAction};
+use carenest_domain::ids::SessionId;
+use carenest_domain::StoreResult;
+use tokio::sync::{oneshot, Mutex};
+
+use crate::pool::Pooled;
+use crate::{Dialect, SqlStore};
+
+/// One reader's rows, waiting to be written.
+struct Queued {
+    reader: Actor,
+    sessions: Vec<SessionId>,
+    /// Told `true` once the rows are committed, `false` if their batch failed.
+    written: oneshot::Sender<bool>,
+}
+
+/// The readers waiting, and the turn to write them.
+#[derive(Default)]
+pub(crate) struct ReadLog {
+    queue: SyncMutex<Vec<Queued>>,
+    /// Held from taking a batch until it is committed.
+    writing: Arc<Mutex<()>>,
+}
+
+impl ReadLog {
+    fn enqueue(&self, queued: Queued) {
+        self.queue.lock().expect("the read log's queue is never poisoned").push(queued);
+    }
+
+    fn take(&self) -> Vec<Queued> {
+        std::mem::take(&mut *self.queue.lock().expect("the read log's queue is never poisoned"))
+    }
+}
+
+impl<D: Dialect> SqlStore<D> {
+    /// Records that `reader` read `sessions` (of children; see `audit_sessions`), committed
+    /// before this returns, together with the reads of whoever else is waiting. `conn` is the
+    /// reader's own connection: used when nobody else is writing, given back when it would
+    /// only wait.
+    pub(crate) async fn log_session_reads(
+        &self,
+        conn: Pooled<D::Db>,
+        reader: Actor,
+        sessions: Vec<SessionId>,
+    ) -> StoreResult<()> {
+        let (written, mut outcome) = oneshot::channel();
+        self.read_log.enqueue(Queued { reader, sessions: sessions.clone(), written });
+        let (writing, conn) = match self.read_log.writing.clone().try_lock_owned() {
+            Ok(writing) => (writing, Some(conn)),
+            Err(_) => {
+                drop(conn);
+                (self.read_log.writing.clone().lock_owned().await, None)
+            }
+        };
+        if let Ok(committed) = outcome.try_recv() {
+            // The batch before took these rows too.
+            drop(writing);
+            return self.log_alone_unless(committed, reader, &sessions).await;
+        }
+        let mut conn = match conn {
+            Some(conn) => conn,
+            None => self.connection().await?,
+        };
+        let turn = self.take_turn().await;
+        let batch = self.read_log.take();
+        let sql = self.session_reads_sql(batch.iter().map(|queued| (queued.reader, queued.sessions.as_slice())));
+        self.sent();
+        // The batch is written to the end whatever happens to this request: the others' answers
+        // wait on it.
+        tokio::spawn(async move {
+            let outcome = D::execute(conn.raw(), sql).await;
+            if outcome.as_ref().is_err_and(D::connection_lost) {
+                conn.lose();
+            }
+            drop((conn, turn));
+            for queued in batch {
+                let _ = queued.written.send(outcome.is_ok());
+            }
+            // Only now may the next writer look whether its rows were in this batch.
+            drop(writing);
+        });
+        let committed = outcome.await.unwrap_or(false);
+        self.log_alone_unless(committed, reader, &sessions).await
+    }
+
+    /// After a failed batch, the reader's rows on their own, with the reader's own error.
+    async fn log_alone_unless(&self, committed: bool, reader: Actor, sessions: &[SessionId]) -> StoreResult<()> {
+        if committed {
+            return Ok(());
+        }
+        let mut conn = self.connection().await?;
+        let _turn = self.take_turn().await;
+        self.audit_sessions(&mut conn, reader, AuditAction::Read, sessions).await
+    }
+}
