@@ -74,18 +74,24 @@ impl<D: Dialect> SqlStore<D> {
 }
 
 impl<D: Dialect> SqlStore<D> {
-    /// `audit_sessions` for the reads of several readers at once, in one statement: each
-    /// session beside the reader ($3) and role ($4) at the same position.
+    /// `audit_sessions` for the reads of several readers at once, in one statement: the
+    /// sessions ($2), and beside each the place of its reader in the readers ($3) and their
+    /// roles ($4). A row looks up a number in a list as long as the rows and then a short list
+    /// of readers: a text looked up by place in a long list is a walk from its start on
+    /// PostgreSQL, which made a batch of a busy day's reads quadratic.
     pub(crate) fn session_reads_sql<'r>(&self, reads: impl Iterator<Item = (Actor, &'r [SessionId])>) -> Sql<'static> {
-        let (mut sessions, mut readers, mut roles) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut sessions, mut places, mut readers, mut roles) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (reader, read) in reads {
+            readers.push(reader.user.0);
+            roles.push(reader.role.as_str().to_owned());
+            let place = readers.len() as i64;
             for session in read {
                 sessions.push(session.0);
-                readers.push(reader.user.0);
-                roles.push(reader.role.as_str().to_owned());
+                places.push(place);
             }
         }
-        let (reader, role) = (D::list_item(3, "r.position"), D::list_item(4, "r.position"));
+        let place = D::list_item(5, "r.position");
+        let (reader, role) = (D::list_item(3, &place), D::list_item(4, &place));
         Sql::new(format!(
             "{INSERT} SELECT $1, {reader}, {role}, 'read', 'session', s.id, p.user_id, $1, $1
              FROM {} JOIN sessions s ON s.id = r.value
@@ -98,6 +104,7 @@ impl<D: Dialect> SqlStore<D> {
         .arg(sessions)
         .arg(readers)
         .arg(roles)
+        .arg(places)
     }
 
     /// Appends one audit row per child that `actor` read, for the child's family (none when

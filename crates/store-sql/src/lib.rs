@@ -171,7 +171,7 @@ impl<D: Dialect> SqlStore<D> {
             unreachable: AtomicBool::new(false),
             last_probe: std::sync::Mutex::new(None),
             write_turn: D::ONE_WRITER.then(|| Arc::new(Mutex::new(()))),
-            read_log: read_log::ReadLog::default(),
+            read_log: read_log::ReadLog::new(D::ONE_WRITER),
         })
     }
 
