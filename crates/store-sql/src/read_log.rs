@@ -73,7 +73,7 @@ impl<D: Dialect> SqlStore<D> {
             }
         };
         if let Ok(committed) = outcome.try_recv() {
-            // The batch before took these rows too.
+            // A batch before took these rows.
             drop(writing);
             return self.log_alone_unless(committed, reader, &sessions).await;
         }
@@ -97,12 +97,13 @@ impl<D: Dialect> SqlStore<D> {
             if outcome.as_ref().is_err_and(D::connection_lost) {
                 conn.lose();
             }
-            drop((conn, turn));
+            // The turn goes first, so that a reader who comes next on the same client finds no
+            // writer busy; a waiter taking it before its answer arrives finds its rows gone
+            // from the queue and waits for that answer.
+            drop((conn, turn, writing));
             for queued in batch {
                 let _ = queued.written.send(outcome.is_ok());
             }
-            // Only now may the next writer look whether its rows were in this batch.
-            drop(writing);
         });
         let committed = outcome.await.unwrap_or(false);
         self.log_alone_unless(committed, reader, &sessions).await
