@@ -6,9 +6,10 @@
 //! PostgreSQL a WAL flush. Here concurrent readers queue their rows; a writer writes all that
 //! is queued in one statement while the others wait, and whoever comes next writes whatever
 //! queued meanwhile (one writer at a time on SQLite, two on PostgreSQL, where a single writer
-//! made a busy day's reads wait: 587 -> 508 req/s, with two 609). Nobody is answered before their rows are committed, a reader alone writes
-//! at once on its own connection (no timer, no added wait), and a batch that fails is written
-//! again reader by reader, so one reader's error never becomes another's.
+//! made a busy day's reads wait: 587 -> 508 req/s, with two 609). Nobody is answered before
+//! their rows are committed, a reader alone writes at once on its own connection (no timer, no
+//! added wait), and a batch that fails is written again reader by reader, so one reader's error
+//! never becomes another's.
 
 use std::sync::{Arc, Mutex as SyncMutex};
 
