@@ -181,15 +181,22 @@ async fn a_family_that_turned_reminders_off_gets_nothing(db: &TestDb) {
     assert!(sink.delivered().is_empty());
 }
 
-/// The practice's wall-clock date and time `minutes` from now, moved past midnight when the
-/// session would run over it.
+/// The practice's wall-clock date and time about `minutes` from now, for a 45-minute session
+/// whose hour-ahead reminder is then due. A session may not run past midnight, so late in the
+/// evening it starts at the day's last start (while that is at least 10 minutes ahead) or at
+/// midnight: always in the future and within the hour.
 fn soon(minutes: i64) -> (NaiveDate, NaiveTime) {
-    let local = (Utc::now() + chrono::Duration::minutes(minutes)).with_timezone(&ZONE).naive_local();
-    let start = local.time().with_second(0).unwrap().with_nanosecond(0).unwrap();
-    if start > at(23, 0) {
-        return (local.date() + chrono::Duration::days(1), at(0, 10));
+    let now = Utc::now().with_timezone(&ZONE).naive_local();
+    let wanted = now + chrono::Duration::minutes(minutes);
+    let start = wanted.time().with_second(0).unwrap().with_nanosecond(0).unwrap();
+    let last_start = at(23, 14);
+    if wanted.date() > now.date() || start <= last_start {
+        return (wanted.date(), start);
     }
-    (local.date(), start)
+    if now.time() <= at(23, 4) {
+        return (now.date(), last_start);
+    }
+    (now.date() + chrono::Duration::days(1), at(0, 0))
 }
 
 /// The configuration a server process sends reminders with.
