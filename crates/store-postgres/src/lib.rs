@@ -110,10 +110,6 @@ impl Dialect for Pg {
         format!("unnest(${param}) WITH ORDINALITY AS {alias}(value, position)")
     }
 
-    fn list_item(param: usize, position: &str) -> String {
-        format!("(${param})[{position}]")
-    }
-
     fn matches_ci(column: &str, param: usize) -> String {
         format!("{column} ILIKE ${param}")
     }

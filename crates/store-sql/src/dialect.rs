@@ -225,9 +225,6 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     /// The list bound at `$param` as a table `alias` with the columns `value` and `position`
     /// (1, 2, ...), for joins and multi-row inserts.
     fn list_table(param: usize, alias: &str) -> String;
-    /// The item of the list bound at `$param` at `position` (an expression counting from 1,
-    /// as `list_table`'s `position` does), for lists that run beside another.
-    fn list_item(param: usize, position: &str) -> String;
     /// `column` contains the `LIKE` pattern bound at `$param`, in any case.
     fn matches_ci(column: &str, param: usize) -> String;
     /// Whether a table exists, as a statement with one boolean column `present`.

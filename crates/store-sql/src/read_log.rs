@@ -4,12 +4,12 @@
 //! the answer does. Written one request at a time, each read is a commit of its own: on SQLite
 //! a turn at the one writer's lock that also ends every other connection's page cache, on
 //! PostgreSQL a WAL flush. Here concurrent readers queue their rows; a writer writes all that
-//! is queued in one statement while the others wait, and whoever comes next writes whatever
-//! queued meanwhile (one writer at a time on SQLite, two on PostgreSQL, where a single writer
-//! made a busy day's reads wait: 587 -> 508 req/s, with two 609). Nobody is answered before
-//! their rows are committed, a reader alone writes at once on its own connection (no timer, no
-//! added wait), and a batch that fails is written again reader by reader, so one reader's error
-//! never becomes another's.
+//! is queued in one statement (a part per reader) while the others wait, and whoever comes
+//! next writes whatever queued meanwhile (one writer at a time on SQLite, two on PostgreSQL,
+//! where a single writer made a busy day's reads wait: 587 -> 508 req/s, with two 609).
+//! Nobody is answered before their rows are committed, a reader alone writes at once on its own
+//! connection (no timer, no added wait), and a batch that fails is written again reader by
+//! reader, so one reader's error never becomes another's.
 
 use std::sync::{Arc, Mutex as SyncMutex};
 
@@ -52,6 +52,19 @@ impl ReadLog {
     }
 }
 
+/// The sessions each reader read, in the order the readers came: a reader with several reads
+/// in the batch (a busy client) is one part of the statement, not one per read.
+fn by_reader(batch: &[Queued]) -> Vec<(Actor, Vec<SessionId>)> {
+    let mut reads: Vec<(Actor, Vec<SessionId>)> = Vec::new();
+    for queued in batch {
+        match reads.iter_mut().find(|(reader, _)| *reader == queued.reader) {
+            Some((_, sessions)) => sessions.extend_from_slice(&queued.sessions),
+            None => reads.push((queued.reader, queued.sessions.clone())),
+        }
+    }
+    reads
+}
+
 impl<D: Dialect> SqlStore<D> {
     /// Records that `reader` read `sessions` (of children; see `audit_sessions`), committed
     /// before this returns, together with the reads of whoever else is waiting. `conn` is the
@@ -89,7 +102,7 @@ impl<D: Dialect> SqlStore<D> {
             drop((writing, turn, conn));
             return self.log_alone_unless(outcome.await.unwrap_or(false), reader, &sessions).await;
         }
-        let sql = self.session_reads_sql(batch.iter().map(|queued| (queued.reader, queued.sessions.as_slice())));
+        let sql = self.session_audit_sql(AuditAction::Read, by_reader(&batch).iter().map(|(r, s)| (*r, s.as_slice())));
         self.sent();
         // The batch is written to the end whatever happens to this request: the others' answers
         // wait on it.

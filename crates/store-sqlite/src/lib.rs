@@ -164,11 +164,6 @@ impl Dialect for Lite {
         format!("(SELECT value, key + 1 AS position FROM json_each(${param})) AS {alias}")
     }
 
-    fn list_item(param: usize, position: &str) -> String {
-        // A list is bound as a JSON array, which counts from 0.
-        format!("json_extract(${param}, '$[' || ({position} - 1) || ']')")
-    }
-
     fn matches_ci(column: &str, param: usize) -> String {
         format!("lower({column}) LIKE lower(${param}) ESCAPE '\\'")
     }
