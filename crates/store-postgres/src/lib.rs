@@ -74,7 +74,13 @@ impl Dialect for Pg {
     const NAME: &'static str = "postgres";
     const ONE_WRITER: bool = false;
     const IN_PROCESS: bool = false;
-    const BEGIN_WRITE: &'static str = "BEGIN";
+    // A prepared statement whose list argument (`= ANY($1)`) usually holds one id never gets
+    // its generic plan on its own: the planner prices that plan for a list of ten and keeps
+    // planning every execution for its actual arguments, and a booking's calendar (a `UNION
+    // ALL` of four reads) was replanned at every booking, most of the database's time for it.
+    // A write's statements are keyed by the ids it names, so their one generic plan serves
+    // every execution. Reads keep PostgreSQL's own choice, per statement.
+    const BEGIN_WRITE: &'static str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
     const BEGIN_SNAPSHOT: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const FOR_SHARE: &'static str = " FOR SHARE";
@@ -210,6 +216,25 @@ impl Dialect for Pg {
         conn.close().await.map_err(Self::map_error)?;
         let inside: i64 = row.ok_or(StoreError::NotFound)?.try_get("inside").map_err(StoreError::other)?;
         Ok(usize::try_from(inside).unwrap_or_default())
+    }
+
+    async fn replanned_statements(pool: &PgPool) -> StoreResult<Vec<(String, i64)>> {
+        // Prepared statements belong to their connection: every idle one is asked, all held
+        // at once so that none is asked twice.
+        let mut held = Vec::new();
+        for _ in 0..pool.idle() {
+            held.push(pool.acquire().await.map_err(Self::map_error)?);
+        }
+        let sql = "SELECT statement, custom_plans FROM pg_prepared_statements WHERE custom_plans > 0";
+        let mut replanned = Vec::new();
+        for link in &mut held {
+            let rows = run::fetch_all::<Postgres>(link.raw(), Sql::new(sql), bind).await.map_err(Self::map_error)?;
+            for row in rows {
+                let statement: String = row.try_get("statement").map_err(StoreError::other)?;
+                replanned.push((statement, row.try_get("custom_plans").map_err(StoreError::other)?));
+            }
+        }
+        Ok(replanned)
     }
 
     async fn connect(url: &str, settings: PoolSettings) -> StoreResult<PgPool> {

@@ -201,8 +201,9 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     /// NULLs costs more than another narrow statement. A nested read is then several narrow
     /// statements on one snapshot instead of one `UNION ALL` (`GET /me`: measured both ways).
     const IN_PROCESS: bool;
-    /// Begins a transaction that writes. SQLite takes the write lock at once, so a
-    /// read-then-write never fails to upgrade and writers queue on the busy timeout.
+    /// Begins a transaction that writes, in one round trip. SQLite takes the write lock at once,
+    /// so a read-then-write never fails to upgrade and writers queue on the busy timeout;
+    /// PostgreSQL plans a write's statements once per connection (see its dialect).
     const BEGIN_WRITE: &'static str;
     /// Begins a read-only transaction whose statements all see one snapshot.
     const BEGIN_SNAPSHOT: &'static str;
@@ -263,6 +264,13 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     /// How many of the pool's idle connections are inside a transaction on the server's side
     /// (a check for tests).
     fn idle_in_transaction(pool: &ConnectionPool<Self::Db>) -> impl Future<Output = StoreResult<usize>> + Send;
+
+    /// The statements prepared on the pool's idle connections that the database planned again
+    /// for some execution's own arguments, with how many times (a check for tests). SQLite
+    /// compiles a statement once, when it is prepared, so it has none.
+    fn replanned_statements(
+        pool: &ConnectionPool<Self::Db>,
+    ) -> impl Future<Output = StoreResult<Vec<(String, i64)>>> + Send;
 
     /// Opens a pool and checks that the database answers.
     fn connect(url: &str, settings: PoolSettings)

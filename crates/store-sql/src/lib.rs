@@ -440,6 +440,9 @@ pub trait Inspect: Send + Sync {
     /// a connection handed out like that would run the next request inside someone else's
     /// transaction. Takes every idle connection at once to look.
     async fn idle_connections_in_transaction(&self) -> StoreResult<usize>;
+    /// The statements prepared on the pool's idle connections that the database planned anew
+    /// for some execution's own arguments instead of reusing one plan, with how many times.
+    async fn replanned_statements(&self) -> StoreResult<Vec<(String, i64)>>;
 }
 
 /// Every named constraint or index the stores map errors by. Both backends' migrations use

@@ -613,4 +613,8 @@ impl<D: Dialect> Inspect for SqlStore<D> {
     async fn idle_connections_in_transaction(&self) -> StoreResult<usize> {
         D::idle_in_transaction(&self.pool).await
     }
+
+    async fn replanned_statements(&self) -> StoreResult<Vec<(String, i64)>> {
+        D::replanned_statements(&self.pool).await
+    }
 }

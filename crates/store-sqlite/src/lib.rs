@@ -236,6 +236,10 @@ impl Dialect for Lite {
         run::execute::<Sqlite>(conn, sql, bind, affected)
     }
 
+    async fn replanned_statements(_pool: &SqlitePool) -> StoreResult<Vec<(String, i64)>> {
+        Ok(Vec::new())
+    }
+
     async fn idle_in_transaction(pool: &SqlitePool) -> StoreResult<usize> {
         // Every idle connection at once, each asked whether it can begin: SQLite refuses a
         // BEGIN inside a transaction.

@@ -5,6 +5,7 @@
 use carenest_domain::ids::TherapistId;
 use carenest_domain::page::PageRequest;
 use carenest_domain::scheduling::{SessionFilter, SessionScope};
+use carenest_store_tests::fixtures::{at, booking, therapist, STAFF};
 use carenest_store_tests::{on_both_backends, Raw, TestDb};
 use chrono::NaiveDate;
 
@@ -96,4 +97,23 @@ async fn a_therapists_week_a_practice_day_a_booking_check_and_availability_searc
     }
 }
 
-on_both_backends!(a_therapists_week_a_practice_day_a_booking_check_and_availability_search_indexes);
+/// PostgreSQL plans a prepared statement for each execution's own arguments until it judges one
+/// generic plan good enough, and a booking's statements, with their lists of ids, never were:
+/// every booking planned its calendar anew. SQLite compiles a statement once, when prepared.
+async fn a_bookings_statements_are_planned_once_not_at_every_booking(db: &TestDb) {
+    let store = db.store();
+    let (first, second) = (therapist(&*store, "Ada").await, therapist(&*store, "Bo").await);
+    let day = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+    for hour in 8..16 {
+        let mut new = booking(day, at(hour, 0), at(hour, 45), &[first, second]);
+        new.outside_working_hours = true;
+        store.create_sessions(new, STAFF).await.expect("the booking is made");
+    }
+    let replanned = db.inspect().replanned_statements().await.unwrap();
+    assert!(replanned.is_empty(), "planned for their arguments on {}: {replanned:#?}", db.backend());
+}
+
+on_both_backends!(
+    a_therapists_week_a_practice_day_a_booking_check_and_availability_search_indexes,
+    a_bookings_statements_are_planned_once_not_at_every_booking,
+);
