@@ -128,3 +128,14 @@ async fn a_connection_the_server_ended_is_closed_and_the_next_call_gets_a_new_on
     }
     assert_eq!(handle.store.pool_stats().size, 1, "the pool holds one connection, the new one");
 }
+
+/// SQLite's allocation statistics take one process-wide mutex on every allocation of every
+/// connection, which the pool's threads queued on; the embedded SQLite is built without them
+/// (`.cargo/config.toml`).
+#[tokio::test]
+async fn the_embedded_sqlite_keeps_no_process_wide_allocation_statistics() {
+    let db = TestDb::sqlite().await;
+    let mut raw = db.raw().await;
+    let used = raw.text("SELECT CAST(sqlite_compileoption_used('DEFAULT_MEMSTATUS=0') AS TEXT)").await;
+    assert_eq!(used.as_deref(), Some("1"), "SQLite was compiled with its memory statistics on");
+}
