@@ -4,6 +4,7 @@ pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod extract;
+mod json;
 pub mod metrics;
 pub mod network;
 mod openapi;

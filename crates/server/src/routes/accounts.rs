@@ -4,7 +4,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, patch, post};
-use axum::{Json, Router};
+use axum::Router;
+
+use crate::json::Json;
 use carenest_app::LoggedIn;
 
 use carenest_domain::ids::UserId;

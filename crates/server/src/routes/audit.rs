@@ -2,7 +2,9 @@
 
 use axum::extract::State;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
+
+use crate::json::Json;
 use carenest_domain::audit::{AuditAction, AuditFilter};
 use carenest_domain::ids::UserId;
 use carenest_domain::time::Rfc3339;

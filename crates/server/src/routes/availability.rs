@@ -4,7 +4,9 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::Router;
+
+use crate::json::Json;
 use carenest_app::{AvailabilityInput, FeedLink};
 use carenest_domain::availability::validate_weekly;
 use carenest_domain::ids::{ClosureId, TherapistId, TimeOffId};

@@ -5,7 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
+
+use crate::json::Json;
 use carenest_domain::family::GoalStatus;
 use carenest_domain::ids::{ChildId, GoalId};
 use carenest_domain::validation::Choice;

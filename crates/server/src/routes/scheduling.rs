@@ -5,7 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use axum::{Json, Router};
+use axum::Router;
+
+use crate::json::Json;
 use carenest_domain::ids::{ChildId, SessionId, TherapistId};
 use carenest_domain::scheduling::SessionFilter;
 use carenest_domain::time::IsoDate;
