@@ -219,12 +219,8 @@ impl Dialect for Pg {
     }
 
     async fn replanned_statements(pool: &PgPool) -> StoreResult<Vec<(String, i64)>> {
-        // Prepared statements belong to their connection: every idle one is asked, all held
-        // at once so that none is asked twice.
-        let mut held = Vec::new();
-        for _ in 0..pool.idle() {
-            held.push(pool.acquire().await.map_err(Self::map_error)?);
-        }
+        // Prepared statements belong to their connection: every idle one is asked.
+        let mut held = pool.hold_idle().await.map_err(Self::map_error)?;
         let sql = "SELECT statement, custom_plans FROM pg_prepared_statements WHERE custom_plans > 0";
         let mut replanned = Vec::new();
         for link in &mut held {

@@ -104,6 +104,16 @@ impl<DB: Database> ConnectionPool<DB> {
         })
     }
 
+    /// Every connection idle now, held at once so that none is handed out twice (for checks
+    /// that must look at each connection).
+    pub async fn hold_idle(&self) -> Result<Vec<Pooled<DB>>, sqlx::Error> {
+        let mut held = Vec::new();
+        for _ in 0..self.idle() {
+            held.push(self.acquire().await?);
+        }
+        Ok(held)
+    }
+
     pub fn connect_options(&self) -> &<DB::Connection as Connection>::Options {
         &self.pool.manager().options
     }

@@ -243,10 +243,7 @@ impl Dialect for Lite {
     async fn idle_in_transaction(pool: &SqlitePool) -> StoreResult<usize> {
         // Every idle connection at once, each asked whether it can begin: SQLite refuses a
         // BEGIN inside a transaction.
-        let mut held = Vec::new();
-        for _ in 0..pool.idle() {
-            held.push(pool.acquire().await.map_err(Self::map_error)?);
-        }
+        let mut held = pool.hold_idle().await.map_err(Self::map_error)?;
         let mut inside = 0;
         for link in &mut held {
             let conn = link.raw();

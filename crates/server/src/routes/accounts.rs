@@ -5,8 +5,6 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, patch, post};
 use axum::Router;
-
-use crate::json::Json;
 use carenest_app::LoggedIn;
 
 use carenest_domain::ids::UserId;
@@ -18,6 +16,7 @@ use crate::dto::{
     self, failures, read, AuditEntry, ChildProfile, ParentProfile, ParentingGoal, Session, Therapist, User,
 };
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Id, ListBody, Pagination};
+use crate::json::Json;
 use crate::network::ClientAddress;
 use crate::{ApiResult, AppState};
 

@@ -3,8 +3,6 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
-
-use crate::json::Json;
 use carenest_domain::audit::{AuditAction, AuditFilter};
 use carenest_domain::ids::UserId;
 use carenest_domain::time::Rfc3339;
@@ -15,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::CurrentUser;
 use crate::dto::{enums, AuditEntry};
 use crate::extract::{ApiQuery, ListBody, Pagination};
+use crate::json::Json;
 use crate::{ApiError, ApiResult, AppState};
 
 pub fn router() -> Router<AppState> {

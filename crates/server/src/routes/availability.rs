@@ -5,8 +5,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
-
-use crate::json::Json;
 use carenest_app::{AvailabilityInput, FeedLink};
 use carenest_domain::availability::validate_weekly;
 use carenest_domain::ids::{ClosureId, TherapistId, TimeOffId};
@@ -18,6 +16,7 @@ use utoipa::IntoParams;
 use crate::auth::CurrentUser;
 use crate::dto::{self, failures, read, Closure, Slot, TimeOff, WorkingHours};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Id, ListBody, Pagination};
+use crate::json::Json;
 use crate::{ApiError, ApiResult, AppState};
 
 pub fn router() -> Router<AppState> {

@@ -6,8 +6,6 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-
-use crate::json::Json;
 use carenest_domain::family::GoalStatus;
 use carenest_domain::ids::{ChildId, GoalId};
 use carenest_domain::validation::Choice;
@@ -17,6 +15,7 @@ use utoipa::IntoParams;
 use crate::auth::CurrentUser;
 use crate::dto::{self, failures, read, ChildProfile, Onboarding, ParentProfile, ParentingGoal, Suggestions};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Id, ListBody, Pagination};
+use crate::json::Json;
 use crate::{ApiError, ApiResult, AppState};
 
 pub fn router() -> Router<AppState> {

@@ -6,8 +6,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::Router;
-
-use crate::json::Json;
 use carenest_domain::ids::{ChildId, SessionId, TherapistId};
 use carenest_domain::scheduling::SessionFilter;
 use carenest_domain::time::IsoDate;
@@ -17,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::CurrentUser;
 use crate::dto::{self, failures, read, Session, Therapist};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Id, ListBody, Pagination};
+use crate::json::Json;
 use crate::{ApiError, ApiResult, AppState};
 use carenest_app::calendar::{render, Calendar, Event};
 use carenest_app::Booked;
