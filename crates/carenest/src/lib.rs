@@ -194,11 +194,7 @@ fn init_logging(config: &Config) {
         .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let fmt = if config.log_format == "json" { fmt.json().boxed() } else { fmt.boxed() };
-    // Statement timings feed /metrics whatever the log level; their text is never logged by it.
-    let slow = std::time::Duration::from_millis(config.slow_statement_ms);
-    let timings = carenest_server::metrics::QueryTimings { slow }
-        .with_filter(tracing_subscriber::filter::Targets::new().with_target("sqlx::query", tracing::Level::DEBUG));
-    let _ = tracing_subscriber::registry().with(fmt.with_filter(filter)).with(timings).try_init();
+    let _ = tracing_subscriber::registry().with(fmt.with_filter(filter)).try_init();
 }
 
 /// A store error as one sentence for a person at a terminal.
@@ -229,7 +225,12 @@ async fn connect(config: &Config, url: &str) -> Result<Arc<dyn Store>, String> {
         statement_timeout: std::time::Duration::from_secs(config.statement_timeout_seconds),
         ..Default::default()
     };
-    let options = carenest_store::StoreOptions { pool, reminders: config.reminder_policy()?, ..Default::default() };
+    let options = carenest_store::StoreOptions {
+        pool,
+        reminders: config.reminder_policy()?,
+        slow_statement: std::time::Duration::from_millis(config.slow_statement_ms),
+        ..Default::default()
+    };
     Ok(carenest_store::open(url, options).await.map_err(|e| explain(e, url))?.store)
 }
 

@@ -8,8 +8,6 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use tracing::field::{Field, Visit};
-use tracing_subscriber::layer::Context;
 
 /// How often recorded histogram samples are folded into their buckets.
 const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -87,67 +85,5 @@ fn method_label(method: &axum::http::Method) -> &'static str {
         Method::DELETE => "DELETE",
         Method::OPTIONS => "OPTIONS",
         _ => "other",
-    }
-}
-
-/// A tracing layer that turns sqlx's per-statement events into a latency histogram by kind of
-/// statement (`select`, `insert`, ...), and logs and counts the statements slower than a
-/// threshold. Install it with a filter that lets `sqlx::query` debug events through; neither
-/// the statement's text nor its parameters are kept or logged.
-#[derive(Debug, Clone, Copy)]
-pub struct QueryTimings {
-    pub slow: std::time::Duration,
-}
-
-impl Default for QueryTimings {
-    fn default() -> Self {
-        Self { slow: std::time::Duration::from_millis(100) }
-    }
-}
-
-#[derive(Default)]
-struct StatementEvent {
-    kind: Option<String>,
-    seconds: Option<f64>,
-}
-
-impl Visit for StatementEvent {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        if field.name() == "elapsed_secs" {
-            self.seconds = Some(value);
-        }
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "summary" {
-            self.kind = value.split_whitespace().next().map(str::to_ascii_lowercase);
-        }
-    }
-
-    fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
-}
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for QueryTimings {
-    fn on_event(&self, event: &tracing::Event<'_>, _context: Context<'_, S>) {
-        if event.metadata().target() != "sqlx::query" {
-            return;
-        }
-        let mut statement = StatementEvent::default();
-        event.record(&mut statement);
-        if let Some(seconds) = statement.seconds {
-            recorder();
-            let kind = match statement.kind.as_deref() {
-                Some(kind @ ("select" | "insert" | "update" | "delete" | "with" | "begin" | "commit" | "rollback")) => {
-                    kind.to_owned()
-                }
-                _ => "other".to_owned(),
-            };
-            if seconds >= self.slow.as_secs_f64() {
-                let milliseconds = (seconds * 1000.0).round() as u64;
-                tracing::warn!(target: "carenest::slow_statement", statement = %kind, milliseconds, "slow statement");
-                metrics::counter!("db_slow_statements_total", "statement" => kind.clone()).increment(1);
-            }
-            metrics::histogram!("db_query_duration_seconds", "statement" => kind).record(seconds);
-        }
     }
 }

@@ -1,31 +1,20 @@
 //! `GET /metrics` on both backends: request counts and latencies by route template and
-//! status, pool use, and statement latency fed by sqlx's own timings.
+//! status, pool use, and statement latency as the store times it.
 
 mod common;
 
-use std::sync::Once;
+use std::time::Duration;
 
 use axum::http::Method;
+use carenest_server::{HttpSettings, Settings};
+use carenest_store::StoreOptions;
 use carenest_store_tests::{on_both_backends, TestDb};
 use common::TestApp;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::Layer;
-
-/// The subscriber the binary installs, as far as metrics go.
-fn install_query_timings() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let filter = tracing_subscriber::filter::Targets::new().with_target("sqlx::query", tracing::Level::DEBUG);
-        // Every statement counts as slow here, so the slow-statement count shows too.
-        let timings = carenest_server::metrics::QueryTimings { slow: std::time::Duration::ZERO };
-        tracing_subscriber::registry().with(timings.with_filter(filter)).init();
-    });
-}
 
 async fn metrics_count_requests_by_route_and_status_and_time_the_database(db: &TestDb) {
-    install_query_timings();
-    let app = TestApp::new(db);
+    // Every statement counts as slow here, so the slow-statement count shows too.
+    let store = db.store_opened(StoreOptions { slow_statement: Duration::ZERO, ..StoreOptions::default() }).await;
+    let app = TestApp::on_store(db, store, Settings::default(), HttpSettings::default());
     let (_, token) = app.parent("anna").await;
     app.get("/api/v1/children/424242", &token).await.problem(404);
     let response = app.send(Method::GET, "/metrics", None, None).await;
@@ -40,6 +29,8 @@ async fn metrics_count_requests_by_route_and_status_and_time_the_database(db: &T
         "db_pool_max_connections",
         r#"db_query_duration_seconds_bucket{statement="insert",le="#,
         r#"db_query_duration_seconds_count{statement="select"}"#,
+        r#"db_query_duration_seconds_count{statement="begin"}"#,
+        r#"db_query_duration_seconds_count{statement="commit"}"#,
         r#"db_slow_statements_total{statement="select"}"#,
         "http_requests_in_flight",
         "db_pool_acquire_wait_seconds_count",

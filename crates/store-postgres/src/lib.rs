@@ -48,8 +48,9 @@ fn affected(result: &PgQueryResult) -> u64 {
 fn options(url: &str) -> StoreResult<PgConnectOptions> {
     PgConnectOptions::from_str(url)
         .map(|options| {
-            // Statement timings, and the slow ones, are reported by the service itself, without
-            // statement text; sqlx's own slow-statement warning is off.
+            // Statement timings, and the slow ones, are the store's to report, without statement
+            // text; sqlx's own slow-statement warning is off, and its log of every statement
+            // (formatting its whole text) is only for `RUST_LOG=sqlx::query=debug`.
             options
                 .application_name("carenest")
                 .log_statements(tracing::log::LevelFilter::Debug)

@@ -176,6 +176,11 @@ impl<'a> Sql<'a> {
         self
     }
 
+    /// The statement's kind, the label its timings are kept under: its first word.
+    pub fn kind(&self) -> &'static str {
+        statement_kind(&self.text)
+    }
+
     /// Appends a placeholder for `value`.
     pub fn push_arg(&mut self, value: impl Into<Arg<'a>>) -> &mut Self {
         self.args.push(value.into());
@@ -183,6 +188,15 @@ impl<'a> Sql<'a> {
         self.text.push_str(&placeholder);
         self
     }
+}
+
+/// A statement's first word, lowercased, for the ones worth a label of their own.
+pub fn statement_kind(text: &str) -> &'static str {
+    let first = text.split_whitespace().next().unwrap_or_default();
+    ["select", "insert", "update", "delete", "with", "begin", "commit"]
+        .into_iter()
+        .find(|kind| first.eq_ignore_ascii_case(kind))
+        .unwrap_or("other")
 }
 
 /// A backend. Implemented by `carenest-store-postgres` and `carenest-store-sqlite`; the store

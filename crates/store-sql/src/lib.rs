@@ -55,6 +55,8 @@ pub struct StoreOptions {
     pub embedder: Arc<dyn Embedder>,
     /// When families are reminded of sessions: the outbox is planned with it.
     pub reminders: ReminderPolicy,
+    /// A statement that takes this long or longer is logged and counted as slow.
+    pub slow_statement: Duration,
 }
 
 impl Default for StoreOptions {
@@ -64,6 +66,7 @@ impl Default for StoreOptions {
             clock: Arc::new(SystemClock),
             embedder: Arc::new(HashedNgrams),
             reminders: ReminderPolicy::default(),
+            slow_statement: Duration::from_millis(100),
         }
     }
 }
@@ -74,6 +77,7 @@ pub struct SqlStore<D: Dialect> {
     clock: Arc<dyn Clock>,
     embedder: Arc<dyn Embedder>,
     reminders: ReminderPolicy,
+    slow_statement: Duration,
     /// Round trips sent (statements, and the `BEGIN` and `COMMIT` of transactions).
     statements: AtomicU64,
     /// Connections taken from the pool.
@@ -148,6 +152,19 @@ impl Drop for Waiting {
     }
 }
 
+/// Records how long a statement of `kind` took (`db_query_duration_seconds`), and logs and
+/// counts it when it took `slow` or longer. Timed here rather than from sqlx's statement log,
+/// which formats each statement's whole text into a new string to report it; no text is kept.
+fn record_statement(kind: &'static str, started: Instant, slow: Duration) {
+    let elapsed = started.elapsed();
+    if elapsed >= slow {
+        let milliseconds = elapsed.as_millis();
+        tracing::warn!(target: "carenest::slow_statement", statement = kind, milliseconds, "slow statement");
+        metrics::counter!("db_slow_statements_total", "statement" => kind).increment(1);
+    }
+    metrics::histogram!("db_query_duration_seconds", "statement" => kind).record(elapsed.as_secs_f64());
+}
+
 /// How long a caller waits for a connection while the database is known to be unreachable:
 /// long enough for a database that is back to answer, short enough that requests fail fast.
 const UNREACHABLE_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(500);
@@ -166,6 +183,7 @@ impl<D: Dialect> SqlStore<D> {
             clock: options.clock,
             embedder: options.embedder,
             reminders: options.reminders,
+            slow_statement: options.slow_statement,
             statements: AtomicU64::new(0),
             checkouts: AtomicU64::new(0),
             unreachable: AtomicBool::new(false),
@@ -185,6 +203,10 @@ impl<D: Dialect> SqlStore<D> {
 
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
+    }
+
+    fn timed(&self, kind: &'static str, started: Instant) {
+        record_statement(kind, started, self.slow_statement);
     }
 
     /// A transaction that writes.
@@ -208,14 +230,17 @@ impl<D: Dialect> SqlStore<D> {
     /// connection that someone waiting for the turn holds.
     async fn begin(&self, statement: &'static str, turn: Option<Arc<Mutex<()>>>) -> StoreResult<Tx<D>> {
         self.sent();
-        let pool = self.pool.clone();
+        let (pool, slow) = (self.pool.clone(), self.slow_statement);
         let begun = tokio::spawn(async move {
             let mut link = pool.acquire().await?;
             let turn = match turn {
                 Some(turn) => Some(turn.lock_owned().await),
                 None => None,
             };
-            match <D::Db as Database>::TransactionManager::begin(link.raw(), Some(statement.into())).await {
+            let started = Instant::now();
+            let begun = <D::Db as Database>::TransactionManager::begin(link.raw(), Some(statement.into())).await;
+            record_statement("begin", started, slow);
+            match begun {
                 Ok(()) => Ok(Tx { link: Some(link), turn }),
                 Err(error) => {
                     if D::connection_lost(&error) {
@@ -328,7 +353,9 @@ impl<D: Dialect> SqlStore<D> {
     /// Commits; a transaction whose `COMMIT` fails rolls back as it drops.
     async fn commit(&self, mut tx: Tx<D>) -> StoreResult<()> {
         self.sent();
+        let started = Instant::now();
         let committed = <D::Db as Database>::TransactionManager::commit(tx.raw()).await;
+        self.timed("commit", started);
         match committed {
             Ok(()) => {
                 tx.link.take();
@@ -344,13 +371,17 @@ impl<D: Dialect> SqlStore<D> {
 
     async fn all(&self, conn: &mut Link<D>, sql: Sql<'_>) -> StoreResult<Vec<D::Row>> {
         self.sent();
+        let (kind, started) = (sql.kind(), Instant::now());
         let outcome = D::fetch_all(conn.raw(), sql).await;
+        self.timed(kind, started);
         outcome.map_err(|e| self.failed_on(conn, e))
     }
 
     async fn optional(&self, conn: &mut Link<D>, sql: Sql<'_>) -> StoreResult<Option<D::Row>> {
         self.sent();
+        let (kind, started) = (sql.kind(), Instant::now());
         let outcome = D::fetch_optional(conn.raw(), sql).await;
+        self.timed(kind, started);
         outcome.map_err(|e| self.failed_on(conn, e))
     }
 
@@ -361,7 +392,9 @@ impl<D: Dialect> SqlStore<D> {
 
     async fn execute(&self, conn: &mut Link<D>, sql: Sql<'_>) -> StoreResult<u64> {
         self.sent();
+        let (kind, started) = (sql.kind(), Instant::now());
         let outcome = D::execute(conn.raw(), sql).await;
+        self.timed(kind, started);
         outcome.map_err(|e| self.failed_on(conn, e))
     }
 

@@ -76,8 +76,9 @@ fn options(url: &str, busy_timeout: Duration) -> StoreResult<SqliteConnectOption
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(busy_timeout)
-                // Timings, and slow statements, are the service's to report (without the
-                // statement text); sqlx's own slow-statement warning is off.
+                // Timings, and slow statements, are the store's to report (without the
+                // statement text); sqlx's own slow-statement warning is off, and its log of every
+                // statement (formatting its whole text) is only for `RUST_LOG=sqlx::query=debug`.
                 .log_statements(tracing::log::LevelFilter::Debug)
                 .log_slow_statements(tracing::log::LevelFilter::Off, Duration::MAX)
         })

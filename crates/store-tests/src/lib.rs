@@ -179,13 +179,17 @@ impl TestDb {
 
     /// Another store on the same database, with a pool of its own settings.
     pub async fn store_with(&self, pool: carenest_store::PoolSettings) -> Arc<dyn Store> {
-        let options = StoreOptions { pool, clock: self.clock.clone(), ..StoreOptions::default() };
-        carenest_store::open(&self.url, options).await.expect("the test database opens").store
+        self.store_opened(StoreOptions { pool, ..StoreOptions::default() }).await
     }
 
     /// Another store on the same database, planning reminders with `policy`.
     pub async fn store_reminding(&self, policy: carenest_domain::reminders::ReminderPolicy) -> Arc<dyn Store> {
-        let options = StoreOptions { reminders: policy, clock: self.clock.clone(), ..StoreOptions::default() };
+        self.store_opened(StoreOptions { reminders: policy, ..StoreOptions::default() }).await
+    }
+
+    /// Another store on the same database, built with `options` and the test's clock.
+    pub async fn store_opened(&self, options: StoreOptions) -> Arc<dyn Store> {
+        let options = StoreOptions { clock: self.clock.clone(), ..options };
         carenest_store::open(&self.url, options).await.expect("the test database opens").store
     }
 

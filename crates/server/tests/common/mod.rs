@@ -7,6 +7,7 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use std::sync::Arc;
 
+use carenest_domain::Store;
 use carenest_server::{app as app_router, AppState, HttpSettings, Settings};
 use carenest_store_tests::TestDb;
 use http_body_util::BodyExt;
@@ -67,7 +68,12 @@ impl TestApp {
 
     /// The app with settings of its own on both sides.
     pub fn with_http(db: &TestDb, settings: Settings, http: HttpSettings) -> Self {
-        let app = carenest_app::App::new(db.store(), settings).with_clock(db.clock());
+        Self::on_store(db, db.store(), settings, http)
+    }
+
+    /// The app over a store of the test's own making, on the test's clock.
+    pub fn on_store(db: &TestDb, store: Arc<dyn Store>, settings: Settings, http: HttpSettings) -> Self {
+        let app = carenest_app::App::new(store, settings).with_clock(db.clock());
         Self { router: app_router(AppState { app, http: Arc::new(http) }) }
     }
 
