@@ -3,6 +3,7 @@
 //! convert to and from them.
 
 mod requests;
+pub(crate) mod timestamp;
 
 use carenest_domain::accounts::{self, Role};
 use carenest_domain::audit::{self, AuditAction};
@@ -18,6 +19,7 @@ use carenest_domain::validation;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
+use timestamp::{optional_timestamp, timestamp};
 use utoipa::ToSchema;
 
 fn time_of_day<S: Serializer>(time: &NaiveTime, serializer: S) -> Result<S::Ok, S::Error> {
@@ -87,6 +89,7 @@ pub struct User {
     pub profile_picture: Option<String>,
     #[schema(value_type = enums::Role)]
     pub role: Role,
+    #[serde(serialize_with = "timestamp")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -126,8 +129,11 @@ pub struct ParentProfile {
     /// A JSON object.
     #[schema(value_type = Object)]
     pub onboarding_data: Value,
+    #[serde(serialize_with = "optional_timestamp")]
     pub last_suggestion_check: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -189,8 +195,11 @@ pub struct ChildProfile {
     #[schema(value_type = Object)]
     pub routines: Value,
     pub development_notes: Option<String>,
+    #[serde(serialize_with = "optional_timestamp")]
     pub last_assessment: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -231,7 +240,9 @@ pub struct ParentingGoal {
     /// The catalogue template this goal was adopted from, if any.
     #[schema(value_type = Option<i64>)]
     pub template_id: Option<TemplateId>,
+    #[serde(serialize_with = "timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -262,7 +273,9 @@ pub struct Therapist {
     pub name: String,
     #[schema(value_type = Option<i64>)]
     pub user_id: Option<UserId>,
+    #[serde(serialize_with = "timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -302,7 +315,9 @@ pub struct Session {
     pub series_id: Option<i64>,
     /// Ordered by id.
     pub therapists: Vec<TherapistRef>,
+    #[serde(serialize_with = "timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -378,6 +393,7 @@ pub struct WorkingHours {
     /// Ordered by weekday, then start.
     pub weekly: Vec<WeeklyInterval>,
     /// When the pattern was last replaced; `null` if never.
+    #[serde(serialize_with = "optional_timestamp")]
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -426,6 +442,7 @@ pub struct TimeOff {
     pub end_time: Option<NaiveTime>,
     /// Seen by staff only.
     pub reason: Option<String>,
+    #[serde(serialize_with = "timestamp")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -453,6 +470,7 @@ pub struct Closure {
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
     pub name: String,
+    #[serde(serialize_with = "timestamp")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -485,6 +503,7 @@ impl From<availability::Slot> for Slot {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
+    #[serde(serialize_with = "timestamp")]
     pub at: DateTime<Utc>,
     #[schema(value_type = i64)]
     pub actor_user_id: UserId,
@@ -530,6 +549,7 @@ pub struct Suggestion {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Suggestions {
+    #[serde(serialize_with = "timestamp")]
     pub generated_at: DateTime<Utc>,
     pub items: Vec<Suggestion>,
 }
@@ -577,5 +597,6 @@ pub use requests::*;
 pub struct FeedLink {
     /// The secret URL a calendar app subscribes to; any earlier one has stopped working.
     pub url: String,
+    #[serde(serialize_with = "timestamp")]
     pub created_at: DateTime<Utc>,
 }
