@@ -12,9 +12,10 @@ use carenest_domain::ids::{
 };
 use carenest_domain::scheduling::{Session, Therapist, TherapistRef};
 use carenest_domain::suggestions::{GoalTemplate, NewGoalTemplate};
+use carenest_domain::time::{parse_date, parse_time_of_day, parse_timestamp};
 use carenest_domain::{StoreError, StoreResult};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use sqlx::{ColumnIndex, Decode, Row, Type};
+use sqlx::{ColumnIndex, Decode, Row, Type, TypeInfo, ValueRef};
 
 use crate::Dialect;
 
@@ -49,6 +50,7 @@ where
     for<'r> i32: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> &'r str: Decode<'r, R::Database>,
     for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> DateTime<Utc>: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> NaiveDate: Decode<'r, R::Database> + Type<R::Database>,
@@ -79,23 +81,59 @@ where
         decoded(self.try_get(column))
     }
     fn timestamp(&self, column: &str) -> StoreResult<DateTime<Utc>> {
-        decoded(self.try_get(column))
+        temporal(self, column, parse_timestamp)?.ok_or_else(|| null_in(column))
     }
     fn opt_timestamp(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        decoded(self.try_get(column))
+        temporal(self, column, parse_timestamp)
     }
     fn date(&self, column: &str) -> StoreResult<NaiveDate> {
-        decoded(self.try_get(column))
+        temporal(self, column, parse_date)?.ok_or_else(|| null_in(column))
     }
     fn opt_date(&self, column: &str) -> StoreResult<Option<NaiveDate>> {
-        decoded(self.try_get(column))
+        temporal(self, column, parse_date)
     }
     fn time(&self, column: &str) -> StoreResult<NaiveTime> {
-        decoded(self.try_get(column))
+        temporal(self, column, parse_time_of_day)?.ok_or_else(|| null_in(column))
     }
     fn opt_time(&self, column: &str) -> StoreResult<Option<NaiveTime>> {
-        decoded(self.try_get(column))
+        temporal(self, column, parse_time_of_day)
     }
+}
+
+/// A date, time or timestamp column. One the database hands back as text (SQLite) is read by
+/// the domain's strict parser, which reads the forms the store writes; sqlx reads such text
+/// with chrono's format-string parser, one format after another, and that was a tenth of the
+/// work of reading a busy day. Text in any other form, and binary values (PostgreSQL), are
+/// decoded by sqlx as `try_get` would.
+fn temporal<'r, R, T>(row: &'r R, column: &str, parse: fn(&str) -> Option<T>) -> StoreResult<Option<T>>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    T: Decode<'r, R::Database> + Type<R::Database>,
+    for<'s> &'s str: Decode<'s, R::Database>,
+{
+    let raw = decoded(row.try_get_raw(column))?;
+    if raw.is_null() {
+        return Ok(None);
+    }
+    let kind = raw.type_info().into_owned();
+    if kind.name() == "TEXT" {
+        let text: &str = decoded(Decode::decode(raw).map_err(sqlx::Error::Decode))?;
+        return match parse(text) {
+            Some(value) => Ok(Some(value)),
+            None => decoded(row.try_get(column)),
+        };
+    }
+    if !kind.is_null() && !T::compatible(&kind) {
+        let message = format!("column {column} holds {}, not {}", kind.name(), T::type_info().name());
+        return Err(StoreError::other(sqlx::Error::Decode(message.into())));
+    }
+    decoded(T::decode(raw).map(Some).map_err(sqlx::Error::Decode))
+}
+
+/// A required column that held NULL: the schema and the code disagree.
+fn null_in(column: &str) -> StoreError {
+    StoreError::other(sqlx::Error::Decode(format!("column {column} is NULL").into()))
 }
 
 /// Maps every row with `map`.

@@ -3,7 +3,7 @@
 //! convert to and from them.
 
 mod requests;
-pub(crate) mod timestamp;
+pub(crate) mod temporal;
 
 use carenest_domain::accounts::{self, Role};
 use carenest_domain::audit::{self, AuditAction};
@@ -14,17 +14,12 @@ use carenest_domain::ids::{
 };
 use carenest_domain::scheduling::{self, SessionStatus};
 use carenest_domain::suggestions;
-use carenest_domain::time::format_time_of_day;
 use carenest_domain::validation;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use serde_json::Value;
-use timestamp::{optional_timestamp, timestamp};
+use temporal::{date, optional_date, optional_time_of_day, optional_timestamp, time_of_day, timestamp};
 use utoipa::ToSchema;
-
-fn time_of_day<S: Serializer>(time: &NaiveTime, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&format_time_of_day(*time))
-}
 
 /// OpenAPI schemas of the domain's text enums, named as the API names them, with the
 /// spellings the domain accepts.
@@ -236,6 +231,7 @@ pub struct ParentingGoal {
     pub status: GoalStatus,
     #[schema(minimum = 0, maximum = 100)]
     pub progress: i32,
+    #[serde(serialize_with = "optional_date")]
     pub target_date: Option<NaiveDate>,
     /// The catalogue template this goal was adopted from, if any.
     #[schema(value_type = Option<i64>)]
@@ -298,6 +294,7 @@ pub struct TherapistRef {
 pub struct Session {
     #[schema(value_type = i64)]
     pub id: SessionId,
+    #[serde(serialize_with = "date")]
     pub date: NaiveDate,
     /// `HH:MM:SS`, the practice's local wall-clock time.
     #[serde(serialize_with = "time_of_day")]
@@ -348,6 +345,7 @@ pub struct BookingConflict {
     pub therapist_id: TherapistId,
     #[schema(value_type = enums::ConflictReason)]
     pub reason: &'static str,
+    #[serde(serialize_with = "date")]
     pub date: NaiveDate,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<i64>)]
@@ -358,13 +356,6 @@ pub struct BookingConflict {
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "optional_time_of_day")]
     #[schema(value_type = Option<String>)]
     pub end_time: Option<NaiveTime>,
-}
-
-fn optional_time_of_day<S: Serializer>(time: &Option<NaiveTime>, serializer: S) -> Result<S::Ok, S::Error> {
-    match time {
-        Some(time) => time_of_day(time, serializer),
-        None => serializer.serialize_none(),
-    }
 }
 
 impl From<scheduling::BookingConflict> for BookingConflict {
@@ -432,7 +423,9 @@ pub struct TimeOff {
     pub id: TimeOffId,
     #[schema(value_type = i64)]
     pub therapist_id: TherapistId,
+    #[serde(serialize_with = "date")]
     pub start_date: NaiveDate,
+    #[serde(serialize_with = "date")]
     pub end_date: NaiveDate,
     #[serde(serialize_with = "optional_time_of_day")]
     #[schema(value_type = Option<String>)]
@@ -467,7 +460,9 @@ impl From<availability::TimeOff> for TimeOff {
 pub struct Closure {
     #[schema(value_type = i64)]
     pub id: ClosureId,
+    #[serde(serialize_with = "date")]
     pub start_date: NaiveDate,
+    #[serde(serialize_with = "date")]
     pub end_date: NaiveDate,
     pub name: String,
     #[serde(serialize_with = "timestamp")]
@@ -484,6 +479,7 @@ impl From<availability::Closure> for Closure {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Slot {
+    #[serde(serialize_with = "date")]
     pub date: NaiveDate,
     #[serde(serialize_with = "time_of_day")]
     #[schema(value_type = String, example = "09:15:00")]

@@ -161,7 +161,7 @@ pub async fn erase_me(
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Export {
-    #[serde(serialize_with = "crate::dto::timestamp::timestamp")]
+    #[serde(serialize_with = "crate::dto::temporal::timestamp")]
     pub exported_at: chrono::DateTime<chrono::Utc>,
     #[serde(flatten)]
     pub me: Me,
@@ -187,14 +187,14 @@ pub struct ReminderRecord {
     pub session_id: i64,
     /// Minutes before the session's start.
     pub offset_minutes: i32,
-    #[serde(serialize_with = "crate::dto::timestamp::timestamp")]
+    #[serde(serialize_with = "crate::dto::temporal::timestamp")]
     pub due_at: chrono::DateTime<chrono::Utc>,
     #[schema(value_type = String, example = "sent")]
     pub state: String,
     pub attempts: i32,
-    #[serde(serialize_with = "crate::dto::timestamp::optional_timestamp")]
+    #[serde(serialize_with = "crate::dto::temporal::optional_timestamp")]
     pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
-    #[serde(serialize_with = "crate::dto::timestamp::timestamp")]
+    #[serde(serialize_with = "crate::dto::temporal::timestamp")]
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -202,12 +202,12 @@ pub struct ReminderRecord {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenMetadata {
-    #[serde(serialize_with = "crate::dto::timestamp::timestamp")]
+    #[serde(serialize_with = "crate::dto::temporal::timestamp")]
     pub created_at: chrono::DateTime<chrono::Utc>,
-    #[serde(serialize_with = "crate::dto::timestamp::timestamp")]
+    #[serde(serialize_with = "crate::dto::temporal::timestamp")]
     pub expires_at: chrono::DateTime<chrono::Utc>,
     /// Noted at most once a minute.
-    #[serde(serialize_with = "crate::dto::timestamp::optional_timestamp")]
+    #[serde(serialize_with = "crate::dto::temporal::optional_timestamp")]
     pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
