@@ -12,6 +12,7 @@
 //! reader, so one reader's error never becomes another's.
 
 use std::sync::{Arc, Mutex as SyncMutex};
+use std::time::Instant;
 
 use carenest_domain::audit::{Actor, AuditAction};
 use carenest_domain::ids::SessionId;
@@ -104,10 +105,13 @@ impl<D: Dialect> SqlStore<D> {
         }
         let sql = self.session_audit_sql(AuditAction::Read, by_reader(&batch).iter().map(|(r, s)| (*r, s.as_slice())));
         self.sent();
+        let slow = self.slow_statement;
         // The batch is written to the end whatever happens to this request: the others' answers
         // wait on it.
         tokio::spawn(async move {
+            let started = Instant::now();
             let outcome = D::execute(conn.raw(), sql).await;
+            crate::record_statement("insert", started, slow);
             if outcome.as_ref().is_err_and(D::connection_lost) {
                 conn.lose();
             }
