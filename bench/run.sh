@@ -139,13 +139,26 @@ scenario() {
 }
 
 # ceiling SCRIPT [pgbench -D options...]: pgbench's transactions per second on the same SQL
-# (SCRIPT in bench/pgbench, or a path).
+# (SCRIPT in bench/pgbench, or a path). Each scenario's ceiling is taken just before and just
+# after it, and the two averaged: the machine drifts by 10-20% within minutes, and one ceiling
+# taken after the scenario alone carried all of that drift into the ratio.
 ceiling() {
     local script=$1
     shift
     [ -f "$script" ] || script="bench/pgbench/$script"
     pgbench -n -c "$connections" -j 2 -T "$duration" -M prepared "$@" -f "$script" "$pg_url" 2>/dev/null |
         awk '/^tps = / { printf "%.0f", $3 }'
+}
+
+# mean A B: the two ceilings' mean.
+mean() {
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (a + b) / 2 }'
+}
+
+# clear_ceiling_bookings: removes the sessions pgbench's booking script made (cancelled ones on
+# one far day), so that each of its runs starts from the same calendar.
+clear_ceiling_bookings() {
+    psql -q "$pg_url" -c "DELETE FROM sessions WHERE date = '2099-01-01'" >/dev/null
 }
 
 # ratio_row CEILING [READS_CEILING]: the ratio to the scenario's whole SQL, and for a read that
@@ -206,24 +219,39 @@ echo "   $family_name (user $family_user); $therapist_name's week of $monday: ${
 
 echo
 header "PostgreSQL, $connections connections, ${duration}s each"
+me_args=(-D "hash=$family_hash" -D "user=$family_user" -D "profile=$family_profile")
+me_before=$(ceiling me.sql "${me_args[@]}")
 scenario "GET /me (the family with the most data)" "$family_token" /api/v1/me
-ratio_row "$(ceiling me.sql -D "hash=$family_hash" -D "user=$family_user" -D "profile=$family_profile")"
+ratio_row "$(mean "$me_before" "$(ceiling me.sql "${me_args[@]}")")"
 week_args=(-D "hash=$therapist_hash" -D "therapist=$therapist" -D "from=$monday" -D "to=$sunday" -D "ids=$week_ids"
     -D "actor=$admin_user")
-week_ceiling=$(ceiling week.sql "${week_args[@]}")
-week_reads=$(ceiling "$(reads_only week.sql)" "${week_args[@]}")
+week_reads_script=$(reads_only week.sql)
+week_before=$(ceiling week.sql "${week_args[@]}")
+week_reads_before=$(ceiling "$week_reads_script" "${week_args[@]}")
 scenario "a therapist's week, by the therapist" "$therapist_token" "$week"
-ratio_row "$week_ceiling" "$week_reads"
+week_between=$(ceiling week.sql "${week_args[@]}")
+week_reads_between=$(ceiling "$week_reads_script" "${week_args[@]}")
+ratio_row "$(mean "$week_before" "$week_between")" "$(mean "$week_reads_before" "$week_reads_between")"
 scenario "the same week, by an admin (audited)" "$admin_token" "$week"
-ratio_row "$week_ceiling" "$week_reads"
-scenario "a day of the practice, 200 sessions (admin)" "$admin_token" "$day"
+ratio_row "$(mean "$week_between" "$(ceiling week.sql "${week_args[@]}")")" \
+    "$(mean "$week_reads_between" "$(ceiling "$week_reads_script" "${week_args[@]}")")"
 day_args=(-D "hash=$admin_hash" -D "from=$monday" -D "ids=$day_ids" -D "actor=$admin_user")
-ratio_row "$(ceiling day.sql "${day_args[@]}")" "$(ceiling "$(reads_only day.sql)" "${day_args[@]}")"
+day_reads_script=$(reads_only day.sql)
+day_before=$(ceiling day.sql "${day_args[@]}")
+day_reads_before=$(ceiling "$day_reads_script" "${day_args[@]}")
+scenario "a day of the practice, 200 sessions (admin)" "$admin_token" "$day"
+ratio_row "$(mean "$day_before" "$(ceiling day.sql "${day_args[@]}")")" \
+    "$(mean "$day_reads_before" "$(ceiling "$day_reads_script" "${day_args[@]}")")"
+suggestions_before=$(ceiling suggestions.sql "${me_args[@]}")
 scenario "GET /suggestions" "$family_token" /api/v1/suggestions
-ratio_row "$(ceiling suggestions.sql -D "hash=$family_hash" -D "user=$family_user" -D "profile=$family_profile")"
+ratio_row "$(mean "$suggestions_before" "$(ceiling suggestions.sql "${me_args[@]}")")"
+book_args=(-D "hash=$admin_hash" -D "therapists=$therapists")
+clear_ceiling_bookings
+book_before=$(ceiling book.sql "${book_args[@]}")
 scenario "POST /sessions, no conflict (admin)" "$admin_token" /api/v1/sessions \
     book.lua "${book_from:0:4}" "${book_from:5:2}" "${book_from:8:2}" "$therapists" 2
-ratio_row "$(ceiling book.sql -D "hash=$admin_hash" -D "therapists=$therapists")"
+clear_ceiling_bookings
+ratio_row "$(mean "$book_before" "$(ceiling book.sql "${book_args[@]}")")"
 scenario "POST /auth/login (Argon2 by design)" "$admin_token" /api/v1/auth/login login.lua admin benchmark
 echo "         -      -"
 busy=$([ "$smoke" = 1 ] && echo 8 || echo 256)
