@@ -150,9 +150,10 @@ ceiling() {
         awk '/^tps = / { printf "%.0f", $3 }'
 }
 
-# mean A B: the two ceilings' mean.
+# mean A B: the two ceilings' mean; nothing if either run gave no figure (the row then shows
+# no ratio, rather than one against half a ceiling).
 mean() {
-    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (a + b) / 2 }'
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.0f", (a + b) / 2 }'
 }
 
 # clear_ceiling_bookings: removes the sessions pgbench's booking script made (cancelled ones on
