@@ -82,19 +82,39 @@ fn push_scope(sql: &mut Sql<'_>, scope: SessionScope) {
 }
 
 /// `inner`, a query of `{SESSION}` from `sessions s`, with each session's therapists joined to
-/// its rows (one row per therapist, in `inner`'s order), so a page of sessions is one statement.
+/// its rows (one row per therapist), so a page of sessions is one statement and one snapshot.
+/// The rows come in no particular order: [`SqlStore::sessions_of`] puts them in order, where
+/// an `ORDER BY` here had the database sort every joined row again (SQLite through a temporary
+/// b-tree) only to hand them over in the order `inner` had already given.
 fn with_therapists(inner: Sql<'_>) -> Sql<'_> {
     let text = format!(
         "SELECT {SESSION}, t.id AS therapist_id, t.name AS therapist_name FROM ({}) s
-         LEFT JOIN session_therapists st ON st.session_id = s.id LEFT JOIN therapists t ON t.id = st.therapist_id
-         ORDER BY s.date, s.start_time, s.id, t.id",
+         LEFT JOIN session_therapists st ON st.session_id = s.id LEFT JOIN therapists t ON t.id = st.therapist_id",
         inner.text
     );
     Sql { text, ..inner }
 }
 
+/// `sessions` in the order of [`session_key`], each one's therapists by id. A session's rows
+/// usually come together; where they did not, its parts are joined into one here.
+fn in_key_order(mut sessions: Vec<Session>) -> Vec<Session> {
+    sessions.sort_by_key(session_key);
+    sessions.dedup_by(|later, earlier| {
+        let same = later.id == earlier.id;
+        if same {
+            earlier.therapists.append(&mut later.therapists);
+        }
+        same
+    });
+    for session in &mut sessions {
+        session.therapists.sort_unstable_by_key(|t| t.id);
+    }
+    sessions
+}
+
 impl<D: Dialect> SqlStore<D> {
-    /// The sessions `inner` selects, with their therapists (see [`with_therapists`]).
+    /// The sessions `inner` selects, with their therapists (see [`with_therapists`]), in the
+    /// order of [`session_key`], each one's therapists by id.
     async fn sessions_of(&self, conn: &mut Link<D>, inner: Sql<'_>) -> StoreResult<Vec<Session>> {
         let mut sessions: Vec<Session> = Vec::new();
         for row in self.all(conn, with_therapists(inner)).await? {
@@ -106,7 +126,7 @@ impl<D: Dialect> SqlStore<D> {
                 sessions.last_mut().expect("pushed above").therapists.push(therapist);
             }
         }
-        Ok(sessions)
+        Ok(in_key_order(sessions))
     }
 
     pub(crate) async fn sessions_by_id(&self, conn: &mut Link<D>, ids: &[i64]) -> StoreResult<Vec<Session>> {
@@ -616,5 +636,48 @@ impl<D: Dialect> Inspect for SqlStore<D> {
 
     async fn replanned_statements(&self) -> StoreResult<Vec<(String, i64)>> {
         D::replanned_statements(&self.pool).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveTime, TimeZone, Utc};
+
+    fn part(id: i64, day: u32, hour: u32, therapists: &[i64]) -> Session {
+        Session {
+            id: SessionId(id),
+            date: NaiveDate::from_ymd_opt(2026, 12, day).expect("a date"),
+            start_time: NaiveTime::from_hms_opt(hour, 0, 0).expect("a time"),
+            end_time: NaiveTime::from_hms_opt(hour + 1, 0, 0).expect("a time"),
+            notes: None,
+            status: SessionStatus::Scheduled,
+            child_profile_id: None,
+            series_id: None,
+            therapists: therapists
+                .iter()
+                .map(|&t| TherapistRef { id: TherapistId(t), name: format!("T{t}") })
+                .collect(),
+            version: 0,
+            created_at: Utc.timestamp_opt(0, 0).single().expect("an instant"),
+            updated_at: Utc.timestamp_opt(0, 0).single().expect("an instant"),
+        }
+    }
+
+    fn shape(sessions: &[Session]) -> Vec<(i64, Vec<i64>)> {
+        sessions.iter().map(|s| (s.id.0, s.therapists.iter().map(|t| t.id.0).collect())).collect()
+    }
+
+    #[test]
+    fn rows_in_any_order_give_sessions_by_date_time_and_id_with_their_therapists_by_id() {
+        // Session 5 (the 8th at 9:00) came in two parts, apart; session 9 shares its time.
+        let rows = vec![
+            part(9, 8, 9, &[3]),
+            part(5, 8, 9, &[7]),
+            part(2, 9, 8, &[]),
+            part(5, 8, 9, &[1, 4]),
+            part(7, 7, 17, &[2]),
+        ];
+        assert_eq!(shape(&in_key_order(rows)), vec![(7, vec![2]), (5, vec![1, 4, 7]), (9, vec![3]), (2, vec![])]);
     }
 }
