@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The HTTP benchmark in one command: builds CareNest in release mode, generates a practice in a
 # fresh PostgreSQL database, serves it, drives each scenario with wrk, runs the same SQL in
-# pgbench as the ceiling, prints the ratio, then repeats the read scenarios on SQLite.
+# pgbench as the ceiling, prints the ratio, then repeats the read scenarios on SQLite, each
+# beside the same read on PostgreSQL just before and after it.
 #
 #   bench/run.sh [--families N] [--therapists N] [--sessions N] [--duration SECONDS]
 #                [--connections N] [--soak SECONDS] [--smoke]
@@ -37,9 +38,11 @@ pg_url="$server/$database"
 sqlite_url="sqlite://$work/bench.db"
 port=$((20000 + $$ % 20000))
 base="http://127.0.0.1:$port"
-server_pid=""
+server_pid="" other_pid=""
 cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    for pid in $server_pid $other_pid; do
+        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    done
     psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS $database" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
@@ -73,13 +76,14 @@ reset_peak_memory() {
 }
 
 start_server() {
-    DATABASE_URL=$1 "$carenest" serve --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+    server_log="$work/server-$port.log"
+    DATABASE_URL=$1 "$carenest" serve --bind "127.0.0.1:$port" >"$server_log" 2>&1 &
     server_pid=$!
     for _ in $(seq 1 100); do
         curl -fs "$base/readyz" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
-    cat "$work/server.log" >&2
+    cat "$server_log" >&2
     echo "the server did not start" >&2
     exit 1
 }
@@ -129,13 +133,27 @@ scenario() {
         echo "   ($name: $failed of $requests answers were 429/503 or timed out)" >&2
     elif [ "$failed" -gt 0 ]; then
         echo "$name: $failed of $requests answers were not 2xx or timed out ($cut connections cut)" >&2
-        tail -n 5 "$work/server.log" >&2
+        tail -n 5 "$server_log" >&2
         exit 1
     fi
     local cpu_ms
     cpu_ms=$(awk -v a="$cpu_before" -v b="$cpu_after" -v n="$requests" 'BEGIN { printf "%.2f", (b - a) * 1000 / n }')
     last_rate=$rate
     printf '%-44s %9.0f %9.2f %9.2f %9s %7s' "$name" "$rate" "$p50" "$p99" "$cpu_ms" "$(peak_memory_mib)"
+}
+
+# rate_at BASE TOKEN PATH: requests per second of one wrk run against another server (the one
+# not being measured), without a row; fails as `scenario` does on an answer that is not 2xx.
+rate_at() {
+    local line
+    line=$(wrk -t 2 -c "$connections" -d "${duration}s" -H "Authorization: Bearer $2" \
+        -s bench/wrk/report.lua "$1$3" | grep '^RESULT' || true)
+    read -r _ rate _ _ requests failed _ <<<"$line"
+    if [ -z "$line" ] || [ "$failed" -gt 0 ]; then
+        echo "$3 on $1: ${failed:-all} of ${requests:-its} answers were not 2xx or timed out" >&2
+        exit 1
+    fi
+    printf '%.0f' "$rate"
 }
 
 # ceiling SCRIPT [pgbench -D options...]: pgbench's transactions per second on the same SQL
@@ -280,18 +298,27 @@ stop_server
 echo
 echo "== SQLite: the same practice"
 seed "$sqlite_url"
+# PostgreSQL's server runs again beside SQLite's, idle while the other is measured: each SQLite
+# read is compared with the same read on PostgreSQL just before and just after it (their mean),
+# as the ceilings are, since the machine drifts within the minutes between the two sections.
+start_server "$pg_url"
+other_pid=$server_pid pg_base=$base
+port=$((port + 1))
+base="http://127.0.0.1:$port"
 start_server "$sqlite_url"
-admin_token=$(login admin)
-family_token=$(login "$family_name")
-therapist_token=$(login "$therapist_name")
-header "SQLite, $connections connections, ${duration}s each"
-for row in "GET /me|$family_token|/api/v1/me" \
-    "a therapist's week, by the therapist|$therapist_token|$week" \
-    "the same week, by an admin (audited)|$admin_token|$week" \
-    "a day of the practice, 200 sessions (admin)|$admin_token|$day" \
-    "GET /suggestions|$family_token|/api/v1/suggestions"; do
-    IFS='|' read -r name token path <<<"$row"
+sqlite_admin=$(login admin)
+sqlite_family=$(login "$family_name")
+sqlite_therapist=$(login "$therapist_name")
+printf '%-44s %9s %9s %9s %9s %7s %9s %6s\n' "SQLite, $connections connections, ${duration}s each" "req/s" \
+    "p50 ms" "p99 ms" "cpu ms" "MiB" "Postgres" "ratio"
+for row in "GET /me|$family_token|$sqlite_family|/api/v1/me" \
+    "a therapist's week, by the therapist|$therapist_token|$sqlite_therapist|$week" \
+    "the same week, by an admin (audited)|$admin_token|$sqlite_admin|$week" \
+    "a day of the practice, 200 sessions (admin)|$admin_token|$sqlite_admin|$day" \
+    "GET /suggestions|$family_token|$sqlite_family|/api/v1/suggestions"; do
+    IFS='|' read -r name pg_token token path <<<"$row"
+    pg_before=$(rate_at "$pg_base" "$pg_token" "$path")
     scenario "$name" "$token" "$path"
-    echo
+    ratio_row "$(mean "$pg_before" "$(rate_at "$pg_base" "$pg_token" "$path")")"
 done
 stop_server
