@@ -113,6 +113,15 @@ seed() {
     fi
 }
 
+# drive URL TOKEN SCRIPT [ARGS...]: one wrk run with the script (in bench/wrk), which builds the
+# requests and prints one RESULT line: rate, p50, p99, requests, failed answers, cut connections.
+drive() {
+    local url=$1 token=$2 script=$3
+    shift 3
+    wrk -t 2 -c "$connections" -d "${duration}s" --latency -H "Authorization: Bearer $token" \
+        -s "bench/wrk/$script" "$url" -- "$@" | grep '^RESULT' || true
+}
+
 # scenario NAME TOKEN PATH [SCRIPT [ARGS...]]: one wrk run (the script, default report.lua,
 # builds the requests and reports); prints a row and remembers its rate.
 scenario() {
@@ -122,8 +131,7 @@ scenario() {
     local cpu_before cpu_after line
     reset_peak_memory
     cpu_before=$(cpu_seconds)
-    line=$(wrk -t 2 -c "$connections" -d "${duration}s" --latency -H "Authorization: Bearer $token" \
-        -s "bench/wrk/$script" "$base$path" -- "$@" | grep '^RESULT' || true)
+    line=$(drive "$base$path" "$token" "$script" "$@")
     cpu_after=$(cpu_seconds)
     [ -n "$line" ] || { echo "wrk printed nothing for $name" >&2; exit 1; }
     read -r _ rate p50 p99 requests failed cut <<<"$line"
@@ -146,8 +154,7 @@ scenario() {
 # not being measured), without a row; fails as `scenario` does on an answer that is not 2xx.
 rate_at() {
     local line
-    line=$(wrk -t 2 -c "$connections" -d "${duration}s" -H "Authorization: Bearer $2" \
-        -s bench/wrk/report.lua "$1$3" | grep '^RESULT' || true)
+    line=$(drive "$1$3" "$2" report.lua)
     read -r _ rate _ _ requests failed _ <<<"$line"
     if [ -z "$line" ] || [ "$failed" -gt 0 ]; then
         echo "$3 on $1: ${failed:-all} of ${requests:-its} answers were not 2xx or timed out" >&2
