@@ -17,6 +17,8 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgQueryResult,
 use sqlx::query::Query;
 use sqlx::{ConnectOptions, Connection, Postgres, Row};
 
+mod copy;
+
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// The PostgreSQL dialect.
@@ -89,8 +91,6 @@ impl Dialect for Pg {
     const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
     // Other sessions on the database are ended, as `DROP DATABASE ... WITH (FORCE)` does.
     const FORCE_DROP: bool = true;
-
-    const OVERRIDING_IDENTITY: &'static str = " OVERRIDING SYSTEM VALUE";
 
     // Under the protocol's limit of 65,535; a round trip per statement is what costs.
     const BULK_INSERT_VALUES: usize = 30_000;
@@ -203,6 +203,16 @@ impl Dialect for Pg {
         sql: Sql<'a>,
     ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'a {
         run::execute::<Postgres>(conn, sql, bind, affected)
+    }
+
+    fn bulk_insert<'a>(
+        conn: &'a mut PgConnection,
+        table: &'a str,
+        columns: &'a [&'a str],
+        values: Vec<Arg<'a>>,
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'a {
+        // COPY writes the ids given into identity columns, as `OVERRIDING SYSTEM VALUE` would.
+        copy::copy_in(conn, table, columns, values)
     }
 
     async fn idle_in_transaction(pool: &PgPool) -> StoreResult<usize> {

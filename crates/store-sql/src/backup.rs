@@ -1,6 +1,7 @@
 //! Snapshots of every table, read and written row by row in terms every backend shares.
 
 use std::borrow::Cow;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;
@@ -376,45 +377,34 @@ fn decode<'a>(table: &str, column: &ColumnSpec, value: &'a Value) -> StoreResult
 }
 
 impl<D: Dialect> SqlStore<D> {
-    /// Inserts rows of one table in statements of as many rows as the bound-value limit allows.
+    /// Writes rows of one table the dialect's bulk way, each value checked against its column.
     async fn insert_rows(&self, conn: &mut crate::Link<D>, table: &TableSpec, rows: &[Vec<Value>]) -> StoreResult<()> {
         let columns: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-        let per_statement = (D::BULK_INSERT_VALUES / columns.len().max(1)).max(1);
-        for chunk in rows.chunks(per_statement) {
-            let mut decoded = Vec::with_capacity(chunk.len() * columns.len());
-            for row in chunk {
-                if row.len() != columns.len() {
-                    return Err(StoreError::invalid(
-                        "backup",
-                        "bad_row",
-                        format!("a row of {} has {} values for {} columns", table.name, row.len(), columns.len()),
-                    ));
-                }
-                for (column, value) in table.columns.iter().zip(row) {
-                    decoded.push(decode(&table.name, column, value)?);
-                }
+        let mut decoded = Vec::with_capacity(rows.len() * columns.len());
+        for row in rows {
+            if row.len() != columns.len() {
+                return Err(StoreError::invalid(
+                    "backup",
+                    "bad_row",
+                    format!("a row of {} has {} values for {} columns", table.name, row.len(), columns.len()),
+                ));
             }
-            let mut sql = Sql::new(format!(
-                "INSERT INTO {} ({}){} VALUES ",
-                table.name,
-                columns.join(", "),
-                D::OVERRIDING_IDENTITY
-            ));
-            for (index, value) in decoded.iter().enumerate() {
-                sql.push(match (index % columns.len(), index) {
-                    (0, 0) => "(",
-                    (0, _) => "), (",
-                    _ => ", ",
-                });
-                match value {
-                    Decoded::Arg(arg) => sql.push_arg(arg.clone()),
-                    Decoded::Bytes(bytes) => sql.push_arg(bytes.as_slice()),
-                };
+            for (column, value) in table.columns.iter().zip(row) {
+                decoded.push(decode(&table.name, column, value)?);
             }
-            sql.push(")");
-            self.execute(conn, sql.uncached()).await?;
         }
-        Ok(())
+        let values = decoded
+            .iter()
+            .map(|value| match value {
+                Decoded::Arg(arg) => arg.clone(),
+                Decoded::Bytes(bytes) => Arg::from(bytes.as_slice()),
+            })
+            .collect();
+        self.sent();
+        let started = Instant::now();
+        let outcome = D::bulk_insert(conn.raw(), &table.name, &columns, values).await;
+        self.timed("insert", started);
+        outcome.map(drop).map_err(|error| self.failed_on(conn, error))
     }
 }
 

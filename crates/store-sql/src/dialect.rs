@@ -298,10 +298,41 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     /// A statement after a restore that moves `table`'s id generator past its largest id, if
     /// the backend keeps one apart from the table.
     fn reset_identity(table: &str) -> Option<String>;
-    /// Inserting chosen ids into an identity column needs this after the column list.
-    const OVERRIDING_IDENTITY: &'static str;
-    /// Bound values per multi-row insert of a bulk load: as many as pay off, under the limit.
+    /// Bound values per multi-row insert: as many as pay off, under the limit.
     const BULK_INSERT_VALUES: usize;
+
+    /// Writes rows into `table` in bulk (a restore, generated data), ids as given: `values`
+    /// holds the rows one after another, one value for each of `columns`; the rows written.
+    ///
+    /// By default, multi-row `INSERT`s of `BULK_INSERT_VALUES` values each, for a backend whose
+    /// id columns take the ids given (SQLite's `INTEGER PRIMARY KEY` is the rowid, and new rows
+    /// go past the largest by themselves).
+    fn bulk_insert<'a>(
+        conn: &'a mut Conn<Self>,
+        table: &'a str,
+        columns: &'a [&'a str],
+        values: Vec<Arg<'a>>,
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'a {
+        async move {
+            let per_statement = (Self::BULK_INSERT_VALUES / columns.len()).max(1) * columns.len();
+            let mut written = 0;
+            let mut values = values.into_iter().peekable();
+            while values.peek().is_some() {
+                let mut sql = Sql::new(format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "))).uncached();
+                for (index, value) in values.by_ref().take(per_statement).enumerate() {
+                    sql.push(match (index % columns.len(), index) {
+                        (0, 0) => "(",
+                        (0, _) => "), (",
+                        _ => ", ",
+                    });
+                    sql.push_arg(value);
+                }
+                sql.push(")");
+                written += Self::execute(conn, sql).await?;
+            }
+            Ok(written)
+        }
+    }
     fn undo_migrations(pool: &ConnectionPool<Self::Db>, target: i64) -> impl Future<Output = StoreResult<()>> + Send;
 }
 

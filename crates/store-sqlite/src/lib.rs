@@ -137,10 +137,6 @@ impl Dialect for Lite {
     const DEFAULT_ACQUIRE_TIMEOUT: Duration = ACQUIRE_TIMEOUT;
     const FORCE_DROP: bool = false;
 
-    // An `INTEGER PRIMARY KEY` is the rowid: it takes chosen ids, and new rows go past the
-    // largest one by themselves.
-    const OVERRIDING_IDENTITY: &'static str = "";
-
     // Binding a `$n` parameter looks it up by name among the statement's parameters, so a
     // statement's cost grows with the square of its values: small statements are faster.
     const BULK_INSERT_VALUES: usize = 500;
