@@ -314,13 +314,14 @@ pub trait Dialect: Send + Sync + Sized + 'static {
         values: Vec<Arg<'a>>,
     ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'a {
         async move {
-            let per_statement = (Self::BULK_INSERT_VALUES / columns.len()).max(1) * columns.len();
+            let width = columns.len().max(1);
+            let per_statement = (Self::BULK_INSERT_VALUES / width).max(1) * width;
             let mut written = 0;
             let mut values = values.into_iter().peekable();
             while values.peek().is_some() {
                 let mut sql = Sql::new(format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "))).uncached();
                 for (index, value) in values.by_ref().take(per_statement).enumerate() {
-                    sql.push(match (index % columns.len(), index) {
+                    sql.push(match (index % width, index) {
                         (0, 0) => "(",
                         (0, _) => "), (",
                         _ => ", ",
