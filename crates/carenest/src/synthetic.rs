@@ -2,8 +2,8 @@
 //!
 //! The rows are generated a page at a time and written through the store's bulk path (the one a
 //! restore takes: one transaction, `COPY` on PostgreSQL and multi-row inserts on SQLite), so
-//! memory stays flat and PostgreSQL takes them at tens of thousands of rows a second. Parents come before what refers to them, so
-//! each page can be written as soon as it is made.
+//! memory stays flat and PostgreSQL takes them at tens of thousands of rows a second. Parents
+//! come before what refers to them, so each page can be written as soon as it is made.
 
 use std::collections::VecDeque;
 

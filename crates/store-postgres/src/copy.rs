@@ -1,6 +1,7 @@
 //! Bulk loads (a restore, generated data) as `COPY ... FROM STDIN` in its text format: the
 //! server reads a stream of rows rather than parsing a statement of thousands of placeholders
-//! and binding each one, about 1.7 times the rows a second (BENCHMARKS.md, the tenth run).
+//! and binding each one: a million-row restore 1.4 times as fast, seeding 1.2–1.3 times
+//! (BENCHMARKS.md, "What was tuned").
 //!
 //! The values are written as PostgreSQL reads them back into the same columns a bound argument
 //! fills, to the microsecond and across the years `AD 1` starts (before it, `BC`).

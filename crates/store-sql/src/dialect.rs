@@ -334,6 +334,7 @@ pub trait Dialect: Send + Sync + Sized + 'static {
             Ok(written)
         }
     }
+
     fn undo_migrations(pool: &ConnectionPool<Self::Db>, target: i64) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
