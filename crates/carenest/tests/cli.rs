@@ -43,12 +43,12 @@ fn setup_status_rollback_and_migrate_round_trip(url: &str) {
     ok(carenest(url, &["db", "setup"]));
     let status = ok(carenest(url, &["db", "status"]));
     assert!(status.contains("applied     4 audit and seeders") && status.contains("not run  demo"), "{status}");
-    assert!(status.contains("applied     7 reminders"), "{status}");
-    assert!(ok(carenest(url, &["db", "rollback"])).contains("rolled back 7"));
+    assert!(status.contains("applied     8 checks without lists"), "{status}");
+    assert!(ok(carenest(url, &["db", "rollback"])).contains("rolled back 8"));
     let all = ok(carenest(url, &["db", "rollback", "--all"]));
     assert!(all.contains("rolled back 4") && all.contains("rolled back 1"), "{all}");
     assert!(ok(carenest(url, &["db", "rollback", "--all"])).contains("nothing to roll back"));
-    assert!(ok(carenest(url, &["db", "migrate"])).contains("applied migration 7"));
+    assert!(ok(carenest(url, &["db", "migrate"])).contains("applied migration 8"));
     assert!(ok(carenest(url, &["db", "migrate", "--dry-run"])).contains("nothing to apply"));
     ok(carenest(url, &["db", "reset"]));
     assert!(ok(carenest(url, &["db", "drop"])).contains("dropped"));

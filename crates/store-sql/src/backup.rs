@@ -23,7 +23,7 @@ use ColumnKind::{
 /// A column: its name, its kind, and whether it may be null.
 type Column = (&'static str, ColumnKind, bool);
 
-/// Every table of the current schema (migration 7), in restore order, with its columns in
+/// Every table of the current schema (migration 8), in restore order, with its columns in
 /// their order. A test holds this to the live schema on both backends, so a migration that
 /// adds a column can't leave backups without it. `audit_log_pruning` is left out: it is empty
 /// outside the one transaction that prunes.

@@ -431,6 +431,101 @@ async fn the_audit_log_refuses_updates_and_deletes(db: &TestDb) {
     assert_eq!(raw.text("SELECT CAST(count(*) AS TEXT) FROM audit_log").await.as_deref(), Some("1"));
 }
 
+/// Every value of every row of `table`, in id order, as one text.
+async fn rows_of(raw: &mut Raw, table: &str, columns: &str) -> String {
+    let row = columns
+        .split(", ")
+        .map(|c| format!("coalesce(CAST({c} AS TEXT), '-')"))
+        .collect::<Vec<_>>()
+        .join(" || ',' || ");
+    let all = if matches!(raw, Raw::Sqlite(_)) { "group_concat(r, ' | ')" } else { "string_agg(r, ' | ')" };
+    raw.text(&format!("SELECT {all} FROM (SELECT {row} AS r FROM {table} ORDER BY id) rows")).await.unwrap_or_default()
+}
+
+/// On SQLite, whether `table`'s definition still checks `column` against a list.
+async fn checks_a_list(raw: &mut Raw, table: &str, column: &str) -> bool {
+    let sql = format!("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'");
+    raw.text(&sql).await.expect("the table exists").contains(&format!("CHECK ({column} IN ("))
+}
+
+async fn the_checks_migration_keeps_every_audit_row_and_reminder_and_their_rules_both_ways(db: &TestDb) {
+    const AUDIT: &str = "id, at, actor_user_id, actor_role, action, resource_type, resource_id, subject_user_id, \
+         created_at, updated_at";
+    const REMINDER: &str = "id, session_id, recipient_user_id, offset_minutes, session_version, due_at, state, \
+         next_attempt_at, attempts, last_error, sent_at, created_at, updated_at";
+    let store = db.store();
+    let mut raw = db.raw().await;
+    for sql in [USER, PROFILE, CHILD, SESSION] {
+        raw.execute(sql).await.unwrap();
+    }
+    raw.execute(
+        "INSERT INTO audit_log (at, actor_user_id, actor_role, action, resource_type, resource_id, subject_user_id)
+         VALUES ('2026-11-21T09:00:00.000000Z', 1, 'admin', 'read', 'session', 1, 1),
+                ('2026-11-21T09:00:01.000000Z', 2, 'therapist', 'update', 'session', 1, 1)",
+    )
+    .await
+    .unwrap();
+    raw.execute(
+        "INSERT INTO reminders (session_id, recipient_user_id, offset_minutes, session_version, due_at, state,
+            next_attempt_at, attempts, last_error) VALUES
+            (1, 1, 1440, 0, '2026-11-30T09:00:00Z', 'failed', '2026-11-30T09:00:00Z', 3, 'mailbox full'),
+            (1, 1, 60, 0, '2026-12-01T08:00:00Z', 'pending', '2026-12-01T08:00:00Z', 0, NULL)",
+    )
+    .await
+    .unwrap();
+    let audit = rows_of(&mut raw, "audit_log", AUDIT).await;
+    let reminders = rows_of(&mut raw, "reminders", REMINDER).await;
+    assert!(audit.contains("therapist") && reminders.contains("mailbox full"), "{audit} / {reminders}");
+    let sqlite = matches!(raw, Raw::Sqlite(_));
+
+    let undone = store.rollback(Some(1), false).await.unwrap();
+    assert_eq!(undone.iter().map(|m| m.version).collect::<Vec<_>>(), [8]);
+    assert_eq!(rows_of(&mut raw, "audit_log", AUDIT).await, audit);
+    assert_eq!(rows_of(&mut raw, "reminders", REMINDER).await, reminders);
+    if sqlite {
+        assert!(checks_a_list(&mut raw, "audit_log", "action").await, "migration 8 undone");
+    }
+
+    store.migrate().await.unwrap();
+    assert_eq!(rows_of(&mut raw, "audit_log", AUDIT).await, audit);
+    assert_eq!(rows_of(&mut raw, "reminders", REMINDER).await, reminders);
+    if sqlite {
+        for (table, column) in [("audit_log", "actor_role"), ("audit_log", "action"), ("reminders", "state")] {
+            assert!(!checks_a_list(&mut raw, table, column).await, "{table}.{column} compares values one by one");
+        }
+    }
+    // The rebuilt tables keep their rules, their names and their triggers.
+    let audit_row = |role: &str, action: &str| {
+        format!(
+            "INSERT INTO audit_log (at, actor_user_id, actor_role, action, resource_type, resource_id, subject_user_id)
+             VALUES ('2026-11-21T10:00:00.000000Z', 1, '{role}', '{action}', 'session', 1, 1)"
+        )
+    };
+    rejects(&mut raw, &audit_row("visitor", "read"), Broken::Rule("audit_log_actor_role_check"), "an unknown role")
+        .await;
+    rejects(&mut raw, &audit_row("admin", "print"), Broken::Rule("audit_log_action_check"), "an unknown action").await;
+    raw.execute(&audit_row("parent", "delete")).await.unwrap();
+    rejects(&mut raw, "UPDATE audit_log SET actor_user_id = 3", Broken::AppendOnly, "an edited audit row").await;
+    rejects(&mut raw, "DELETE FROM audit_log", Broken::AppendOnly, "a deleted audit row").await;
+    rejects(&mut raw, "UPDATE reminders SET state = 'lost'", Broken::Rule("reminders_state_check"), "an unknown state")
+        .await;
+    raw.execute("UPDATE reminders SET state = 'superseded' WHERE state = 'pending'").await.unwrap();
+    rejects(
+        &mut raw,
+        "INSERT INTO reminders (session_id, recipient_user_id, offset_minutes, session_version, due_at, next_attempt_at)
+         VALUES (1, 1, 60, 0, '2026-12-01T08:00:00Z', '2026-12-01T08:00:00Z')",
+        Broken::UniqueColumns {
+            postgres: "reminders_once",
+            sqlite_columns: "reminders.session_id, reminders.recipient_user_id, reminders.offset_minutes, reminders.session_version",
+        },
+        "a second reminder of one session version at one offset to one family",
+    )
+    .await;
+    // Deleting the session still takes its reminders with it.
+    raw.execute("DELETE FROM sessions").await.unwrap();
+    assert_eq!(raw.text("SELECT CAST(count(*) AS TEXT) FROM reminders").await.as_deref(), Some("0"));
+}
+
 on_both_backends!(
     migrations_go_down_to_nothing_and_up_again_to_the_same_schema,
     rolling_back_one_step_undoes_only_the_newest_migration,
@@ -440,4 +535,5 @@ on_both_backends!(
     the_database_enforces_every_constraint_by_itself,
     defaults_and_cascades_follow_the_data_model,
     the_audit_log_refuses_updates_and_deletes,
+    the_checks_migration_keeps_every_audit_row_and_reminder_and_their_rules_both_ways,
 );
