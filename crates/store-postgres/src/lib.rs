@@ -117,6 +117,10 @@ impl Dialect for Pg {
         format!("unnest(${param}) WITH ORDINALITY AS {alias}(value, position)")
     }
 
+    fn session_therapists_json() -> Option<&'static str> {
+        None
+    }
+
     fn matches_ci(column: &str, param: usize) -> String {
         format!("{column} ILIKE ${param}")
     }

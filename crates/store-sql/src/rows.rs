@@ -274,7 +274,7 @@ pub fn returned_session_columns() -> String {
     SESSION.replace("s.", "")
 }
 
-/// A session without its therapists (see [`joined_therapist`]).
+/// A session without its therapists (see [`session_therapists`]).
 pub fn session<D: Dialect>(row: &D::Row) -> StoreResult<Session> {
     Ok(Session {
         id: SessionId(row.int("id")?),
@@ -292,10 +292,17 @@ pub fn session<D: Dialect>(row: &D::Row) -> StoreResult<Session> {
     })
 }
 
-/// The therapist joined to a session's row, if the session has one.
-pub fn joined_therapist<D: Dialect>(row: &D::Row) -> StoreResult<Option<TherapistRef>> {
-    let Some(id) = row.opt_int("therapist_id")? else { return Ok(None) };
-    Ok(Some(TherapistRef { id: TherapistId(id), name: row.text("therapist_name")? }))
+/// Adds the therapists a session's row brings to `therapists`: all of them, from the JSON
+/// array of `[id, name]` pairs where the dialect aggregates them, else the one joined to the
+/// row, if the session has one (see `with_therapists` in `scheduling.rs`).
+pub fn session_therapists<D: Dialect>(row: &D::Row, therapists: &mut Vec<TherapistRef>) -> StoreResult<()> {
+    if D::session_therapists_json().is_some() {
+        let pairs: Vec<(i64, String)> = serde_json::from_str(&row.text("therapists")?).map_err(StoreError::other)?;
+        therapists.extend(pairs.into_iter().map(|(id, name)| TherapistRef { id: TherapistId(id), name }));
+    } else if let Some(id) = row.opt_int("therapist_id")? {
+        therapists.push(TherapistRef { id: TherapistId(id), name: row.text("therapist_name")? });
+    }
+    Ok(())
 }
 
 /// A non-cancelled session of one of its therapists.

@@ -81,17 +81,22 @@ fn push_scope(sql: &mut Sql<'_>, scope: SessionScope) {
     }
 }
 
-/// `inner`, a query of `{SESSION}` from `sessions s`, with each session's therapists joined to
-/// its rows (one row per therapist), so a page of sessions is one statement and one snapshot.
-/// The rows come in no particular order: [`SqlStore::sessions_of`] puts them in order, where
-/// an `ORDER BY` here had the database sort every joined row again (SQLite through a temporary
-/// b-tree) only to hand them over in the order `inner` had already given.
-fn with_therapists(inner: Sql<'_>) -> Sql<'_> {
-    let text = format!(
-        "SELECT {SESSION}, t.id AS therapist_id, t.name AS therapist_name FROM ({}) s
-         LEFT JOIN session_therapists st ON st.session_id = s.id LEFT JOIN therapists t ON t.id = st.therapist_id",
-        inner.text
-    );
+/// `inner`, a query of `{SESSION}` from `sessions s`, with each session's therapists, so a page
+/// of sessions is one statement and one snapshot: joined to its rows (one row per therapist),
+/// or as one JSON column where the dialect aggregates them
+/// ([`Dialect::session_therapists_json`]). The rows come in no particular order:
+/// [`SqlStore::sessions_of`] puts them in order, where an `ORDER BY` here had the database sort
+/// every joined row again (SQLite through a temporary b-tree) only to hand them over in the
+/// order `inner` had already given.
+fn with_therapists<D: Dialect>(inner: Sql<'_>) -> Sql<'_> {
+    let text = match D::session_therapists_json() {
+        Some(therapists) => format!("SELECT {SESSION}, {therapists} AS therapists FROM ({}) s", inner.text),
+        None => format!(
+            "SELECT {SESSION}, t.id AS therapist_id, t.name AS therapist_name FROM ({}) s
+             LEFT JOIN session_therapists st ON st.session_id = s.id LEFT JOIN therapists t ON t.id = st.therapist_id",
+            inner.text
+        ),
+    };
     Sql { text, ..inner }
 }
 
@@ -117,14 +122,12 @@ impl<D: Dialect> SqlStore<D> {
     /// order of [`session_key`], each one's therapists by id.
     async fn sessions_of(&self, conn: &mut Link<D>, inner: Sql<'_>) -> StoreResult<Vec<Session>> {
         let mut sessions: Vec<Session> = Vec::new();
-        for row in self.all(conn, with_therapists(inner)).await? {
+        for row in self.all(conn, with_therapists::<D>(inner)).await? {
             let id = SessionId(row.int("id")?);
             if sessions.last().is_none_or(|last| last.id != id) {
                 sessions.push(rows::session::<D>(&row)?);
             }
-            if let Some(therapist) = rows::joined_therapist::<D>(&row)? {
-                sessions.last_mut().expect("pushed above").therapists.push(therapist);
-            }
+            rows::session_therapists::<D>(&row, &mut sessions.last_mut().expect("pushed above").therapists)?;
         }
         Ok(in_key_order(sessions))
     }

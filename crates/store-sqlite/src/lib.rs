@@ -161,6 +161,13 @@ impl Dialect for Lite {
         format!("(SELECT value, key + 1 AS position FROM json_each(${param})) AS {alias}")
     }
 
+    fn session_therapists_json() -> Option<&'static str> {
+        Some(
+            "(SELECT json_group_array(json_array(t.id, t.name)) FROM session_therapists st
+              JOIN therapists t ON t.id = st.therapist_id WHERE st.session_id = s.id)",
+        )
+    }
+
     fn matches_ci(column: &str, param: usize) -> String {
         format!("lower({column}) LIKE lower(${param}) ESCAPE '\\'")
     }

@@ -589,6 +589,27 @@ async fn staff_changes_to_a_childs_sessions_are_audited_for_the_family_and_refus
     assert!(entries.iter().all(|e| e.actor_user_id == STAFF.user && e.resource_id == session.id.0));
 }
 
+async fn a_sessions_therapists_come_in_id_order_with_their_names_as_written_and_none_once_removed(db: &TestDb) {
+    let store = db.store();
+    let names = ["Zoë \"Zee\" O'Brien", "Back\\slash, [1, \"x\"]", "Élodie 🙂 null"];
+    let mut ids = Vec::new();
+    for name in names {
+        ids.push(therapist(store.as_ref(), name).await);
+    }
+    let booked = store.create_sessions(booking(day(1), at(9, 0), at(10, 0), &[ids[2], ids[0], ids[1]]), STAFF).await;
+    let session = booked.unwrap()[0].id;
+    let alone = store.create_sessions(booking(day(2), at(9, 0), at(10, 0), &[ids[1]]), STAFF).await.unwrap()[0].id;
+    let read = store.session(SessionScope::All, session).await.unwrap();
+    let got: Vec<(TherapistId, &str)> = read.therapists.iter().map(|t| (t.id, t.name.as_str())).collect();
+    assert_eq!(got, [(ids[0], names[0]), (ids[1], names[1]), (ids[2], names[2])]);
+
+    store.delete_therapist(ids[1]).await.unwrap();
+    let page = store.sessions(SessionScope::All, SessionFilter::default(), PageRequest::first(10)).await.unwrap();
+    let therapists: Vec<(SessionId, Vec<TherapistId>)> =
+        page.items.iter().map(|s| (s.id, s.therapists.iter().map(|t| t.id).collect())).collect();
+    assert_eq!(therapists, [(session, vec![ids[0], ids[2]]), (alone, vec![])], "a session of no therapist has none");
+}
+
 on_both_backends!(
     staff_changes_to_a_childs_sessions_are_audited_for_the_family_and_refusals_are_not,
     an_overlapping_booking_for_a_busy_therapist_is_a_conflict_and_back_to_back_is_fine,
@@ -602,6 +623,7 @@ on_both_backends!(
     each_role_sees_only_the_sessions_the_role_table_gives_it,
     sessions_filter_by_range_therapist_and_child_and_page_in_order,
     a_page_of_sessions_with_their_therapists_is_one_statement_whatever_its_size,
+    a_sessions_therapists_come_in_id_order_with_their_names_as_written_and_none_once_removed,
     a_staff_read_and_its_audit_share_one_connection_and_a_familys_own_read_writes_nothing,
     concurrent_staff_reads_share_their_audit_statements_and_each_reader_gets_their_own_rows,
     a_staff_read_dropped_while_its_audit_waits_leaves_the_others_rows_whole,
