@@ -247,7 +247,7 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     /// `[id, name]` pairs, a row per session. PostgreSQL joins (its `json_agg` per session ran
     /// at a fifth of the join's speed in pgbench); SQLite aggregates, since each value it hands
     /// over is copied on its way out: a busy day's 285 joined rows of 13 values became 200
-    /// rows of 12, 9% fewer instructions a request (BENCHMARKS.md).
+    /// rows of 12, 8% fewer instructions a request (BENCHMARKS.md).
     fn session_therapists_json() -> Option<&'static str>;
     /// Whether a table exists, as a statement with one boolean column `present`.
     fn table_exists(table: &str) -> String;
