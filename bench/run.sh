@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The HTTP benchmark in one command: builds CareNest in release mode, generates a practice in a
-# fresh PostgreSQL database, serves it, drives each scenario with wrk, runs the same SQL in
-# pgbench as the ceiling, prints the ratio, then repeats the read scenarios on SQLite, each
-# beside the same read on PostgreSQL just before and after it.
+# The HTTP benchmark in one command: builds CareNest as a deployment would (the production
+# profile), generates a practice in a fresh PostgreSQL database, serves it, drives each
+# scenario with wrk, runs the same SQL in pgbench as the ceiling, prints the ratio, then repeats
+# the read scenarios on SQLite, each beside the same read on PostgreSQL just before and after it.
 #
 #   bench/run.sh [--families N] [--therapists N] [--sessions N] [--duration SECONDS]
 #                [--connections N] [--soak SECONDS] [--smoke]
@@ -54,9 +54,9 @@ if [ "$smoke" = 1 ]; then
     cargo build --locked -p carenest --quiet
     carenest=target/debug/carenest
 else
-    echo "== building (release)"
-    cargo build --release --locked -p carenest --quiet
-    carenest=target/release/carenest
+    echo "== building (the production profile)"
+    cargo build --profile production --locked -p carenest --quiet
+    carenest=target/production/carenest
 fi
 export CARENEST_ENV=production RUST_LOG=warn CARENEST_LOG_FORMAT=json
 
