@@ -26,8 +26,8 @@ static FAMILY: LazyLock<String> = LazyLock::new(|| {
     ];
     let own = |columns: &'static str| columns.split(", ").collect::<Vec<_>>();
     // The columns in the goals' order, then the children's, then the profile's: rows are read
-    // by name, each name tried first at the place after the last one read, so the many goals
-    // (and then the children) find theirs without a search.
+    // by name, each name tried first at the place after the last one read, so a family's goals
+    // find every column without a search, and its children most of theirs.
     let mut every: Vec<&str> = Vec::new();
     for column in parts.iter().rev().flat_map(|(columns, _)| own(columns)) {
         if !every.contains(&column) {
